@@ -1,0 +1,104 @@
+import {
+    IAppAccessors,
+    IConfigurationExtend,
+    IConfigurationModify,
+    IHttp,
+    ILogger,
+    IModify,
+    IPersistence,
+    IRead,
+} from '@rocket.chat/apps-engine/definition/accessors';
+import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/api';
+import { App } from '@rocket.chat/apps-engine/definition/App';
+import {
+    ILivechatEventContext,
+    ILivechatRoom,
+    ILivechatTransferEventContext,
+    IPostLivechatAgentAssigned,
+    IPostLivechatRoomClosed,
+    IPostLivechatRoomTransferred,
+} from '@rocket.chat/apps-engine/definition/livechat';
+import { IMessage, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
+import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
+import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+
+import { BridgeServices } from './src/BridgeServices';
+import { CloseEndpoint } from './src/inbound/endpoints/CloseEndpoint';
+import { DepartmentsEndpoint } from './src/inbound/endpoints/DepartmentsEndpoint';
+import { HandoffEndpoint } from './src/inbound/endpoints/HandoffEndpoint';
+import { HealthEndpoint } from './src/inbound/endpoints/HealthEndpoint';
+import { MessageEndpoint } from './src/inbound/endpoints/MessageEndpoint';
+import { StatusEndpoint } from './src/inbound/endpoints/StatusEndpoint';
+import { TransferEndpoint } from './src/inbound/endpoints/TransferEndpoint';
+import { AgentMessageHandler } from './src/outbound/AgentMessageHandler';
+import { DeliveryJobProcessor, OutboxSweepProcessor } from './src/outbound/DeliveryJobProcessor';
+import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandler';
+import { settingsDefinitions } from './src/settings/settingsDefinitions';
+
+/** Wiring only: settings, endpoints, jobs and the event handlers of the bridge. */
+export class RapidProBridgeApp extends App implements
+    IPostMessageSent,
+    IPostMessageUpdated,
+    IPostLivechatAgentAssigned,
+    IPostLivechatRoomTransferred,
+    IPostLivechatRoomClosed {
+    private readonly services: BridgeServices;
+    private readonly agentMessages: AgentMessageHandler;
+    private readonly lifecycle: LivechatLifecycleHandler;
+
+    constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
+        super(info, logger, accessors);
+        this.services = new BridgeServices(() => this.getID(), () => this.getVersion(), (message) => this.getLogger().warn(message));
+        this.agentMessages = new AgentMessageHandler(this.services);
+        this.lifecycle = new LivechatLifecycleHandler(this.services);
+    }
+
+    protected async extendConfiguration(configuration: IConfigurationExtend): Promise<void> {
+        await Promise.all(settingsDefinitions.map((setting) => configuration.settings.provideSetting(setting)));
+        const services = this.services;
+        await configuration.api.provideApi({
+            visibility: ApiVisibility.PUBLIC,
+            security: ApiSecurity.UNSECURE, // the bridge checks its own secret (Authorization: Token ...)
+            endpoints: [
+                new HandoffEndpoint(this, 'handoff', services),
+                new MessageEndpoint(this, 'message', services),
+                new CloseEndpoint(this, 'close', services),
+                new TransferEndpoint(this, 'transfer', services),
+                new StatusEndpoint(this, 'status', services),
+                new DepartmentsEndpoint(this, 'departments', services),
+                new HealthEndpoint(this, 'health', services),
+                // Drop-in names of the "live agents mediator" that teams migrate from.
+                new HandoffEndpoint(this, 'registerClient', services),
+                new MessageEndpoint(this, 'sendMessageToAgent', services, 'clientmessage'),
+            ],
+        });
+        await configuration.scheduler.registerProcessors([
+            new DeliveryJobProcessor(services),
+            new OutboxSweepProcessor(services),
+        ]);
+    }
+
+    async onSettingUpdated(setting: ISetting, configurationModify: IConfigurationModify, read: IRead, http: IHttp): Promise<void> {
+        this.services.configCache.invalidate();
+    }
+
+    async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        await this.agentMessages.onMessageSent(message, read, http, persis, modify);
+    }
+
+    async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        await this.agentMessages.onMessageUpdated(message, read, http, persis, modify);
+    }
+
+    async executePostLivechatAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        await this.lifecycle.onAgentAssigned(context, read, http, persis, modify);
+    }
+
+    async executePostLivechatRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        await this.lifecycle.onRoomTransferred(context, read, http, persis, modify);
+    }
+
+    async executePostLivechatRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        await this.lifecycle.onRoomClosed(room, read, http, persis, modify);
+    }
+}

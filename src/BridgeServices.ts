@@ -1,0 +1,32 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+import { DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
+import { KeyedMutex } from './domain/KeyedMutex';
+import { RoomNotifier } from './domain/RoomNotifier';
+import { BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
+
+/** What the endpoints and event handlers share: one instance per running app. */
+export class BridgeServices {
+    readonly configCache = new BridgeConfigCache();
+    readonly notifier: RoomNotifier;
+    readonly queue: DeliveryQueue;
+    /** Serializes the work on one contact inside this instance (handoff, message, close, transfer). */
+    readonly contactMutex = new KeyedMutex();
+
+    constructor(
+        readonly appId: () => string,
+        readonly appVersion: () => string,
+        readonly log: (message: string) => void,
+    ) {
+        this.notifier = new RoomNotifier(log);
+        this.queue = new DeliveryQueue(this.notifier);
+    }
+
+    config(read: IRead): Promise<BridgeConfig> {
+        return this.configCache.get(read.getEnvironmentReader().getSettings());
+    }
+
+    async deliveryContext(read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<DeliveryContext> {
+        return { read, modify, http, persis, config: await this.config(read) };
+    }
+}

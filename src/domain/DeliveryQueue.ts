@@ -1,0 +1,295 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+import { randomBytes } from 'crypto';
+
+import { isMediaTypeAcceptedByRapidPro, RAPIDPRO_MAX_MEDIA_BYTES } from '../lib/media';
+import { nextDelayMs } from '../lib/retryPolicy';
+import { BridgeConfig } from '../settings/BridgeConfig';
+import { KeyedMutex } from './KeyedMutex';
+import { RapidProClient, RapidProOutcome } from './RapidProClient';
+import { RoomNotifier } from './RoomNotifier';
+
+export const DRAIN_PROCESSOR_ID = 'rapidpro-outbox-drain';
+
+/** A file an agent sent, read from Rocket.Chat when its turn comes. */
+export interface AgentFile {
+    uploadId: string;
+    name: string;
+    contentType?: string;
+    size?: number;
+    /** Where an agent can open it; sent to the contact when RapidPro will not take the file. */
+    link?: string;
+}
+
+export type OutboundDraft =
+    | { kind: 'message'; text?: string; file?: AgentFile; summary: string }
+    | { kind: 'contact_fields'; fields: Record<string, string | null>; summary: string }
+    | { kind: 'flow_start'; flowUuid: string; params: Record<string, unknown>; summary: string };
+
+export type OutboxItem = OutboundDraft & {
+    id: string;
+    contactUuid: string;
+    roomId?: string;
+    seq: number;
+    createdAt: number;
+    attempts: number;
+    nextAttemptAt: number;
+    leaseOwner?: string;
+    leaseUntil?: number;
+    /** Media uuid once the file reached RapidPro, so a retry does not upload it twice. */
+    mediaUuid?: string;
+    lastError?: string;
+};
+
+export interface DeliveryContext {
+    read: IRead;
+    modify: IModify;
+    http: IHttp;
+    persis: IPersistence;
+    config: BridgeConfig;
+}
+
+type AttemptResult = { kind: 'done' } | { kind: 'retry'; retryAfterMs?: number; reason: string } | { kind: 'rejected'; reason: string };
+
+const LEASE_MS = 60000;
+/** Rocket.Chat gives an event or job call 30 s; stop sending in one call well before that. */
+export const DRAIN_BUDGET_MS = 18000;
+
+function misc(key: string): RocketChatAssociationRecord {
+    return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, key);
+}
+
+const ALL_ITEMS = misc('outbox');
+
+function contactKey(contactUuid: string): RocketChatAssociationRecord {
+    return misc(`outbox:${contactUuid}`);
+}
+
+function associations(item: { id: string; contactUuid: string }): RocketChatAssociationRecord[] {
+    return [ALL_ITEMS, contactKey(item.contactUuid), misc(`outbox-item:${item.id}`)];
+}
+
+/**
+ * The outbox: every call to RapidPro is written to app persistence before it is tried, sent in
+ * order per contact, retried by the scheduler with backoff on network errors, 5xx and 429, and
+ * reported to the agent when RapidPro refuses it or it stays undeliverable past the max age.
+ * A contact whose head item waits does not hold up other contacts.
+ */
+export class DeliveryQueue {
+    private readonly instanceId = randomBytes(8).toString('hex');
+    private readonly mutex = new KeyedMutex();
+    private counter = 0;
+
+    constructor(private readonly notifier: RoomNotifier, private readonly now: () => number = Date.now) {}
+
+    /**
+     * Persists the drafts in order, then sends what is due within this call's time budget, or, with
+     * `sendNow: false` (a webhook call RapidPro is waiting on), leaves the sending to a job.
+     */
+    async enqueue(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        roomId: string | undefined,
+        drafts: OutboundDraft[],
+        options: { sendNow: boolean } = { sendNow: true },
+    ): Promise<void> {
+        if (drafts.length === 0) {
+            return;
+        }
+        const now = this.now();
+        for (const draft of drafts) {
+            this.counter = (this.counter + 1) % 1000;
+            const seq = now * 1000 + this.counter;
+            const item: OutboxItem = {
+                ...draft,
+                id: `${seq}-${randomBytes(4).toString('hex')}`,
+                contactUuid,
+                roomId,
+                seq,
+                createdAt: now,
+                attempts: 0,
+                nextAttemptAt: now,
+                // Leased to this instance from birth when it is about to be sent from here.
+                leaseOwner: options.sendNow ? this.instanceId : undefined,
+                leaseUntil: options.sendNow ? now + LEASE_MS : undefined,
+            };
+            await ctx.persis.createWithAssociations(item, associations(item));
+        }
+        if (options.sendNow) {
+            await this.drain(ctx, contactUuid);
+        } else {
+            await this.scheduleDrain(ctx, contactUuid, now);
+        }
+    }
+
+    /** Sends the contact's due items in order; stops at the first one that must wait. */
+    async drain(ctx: DeliveryContext, contactUuid: string, budgetMs: number = DRAIN_BUDGET_MS): Promise<void> {
+        await this.mutex.run(contactUuid, async () => {
+            const started = this.now();
+            const items = (await ctx.read.getPersistenceReader().readByAssociation(contactKey(contactUuid)) as OutboxItem[])
+                .sort((a, b) => a.seq - b.seq);
+            for (const item of items) {
+                const now = this.now();
+                if (now - started > budgetMs) {
+                    await this.scheduleDrain(ctx, contactUuid, now);
+                    return;
+                }
+                if (item.nextAttemptAt > now) {
+                    return; // its retry is scheduled; later items wait behind it
+                }
+                if (item.leaseOwner && item.leaseOwner !== this.instanceId && (item.leaseUntil || 0) > now) {
+                    await this.scheduleDrain(ctx, contactUuid, item.leaseUntil as number);
+                    return; // another instance is sending it right now
+                }
+                if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item))) {
+                    return; // another instance took it between our read and our write
+                }
+                const result = await this.attempt(ctx, item);
+                if (result.kind === 'retry') {
+                    const attempts = item.attempts + 1;
+                    if (this.now() - item.createdAt >= ctx.config.retryMaxAgeMs) {
+                        await this.notifier.notifyAgent(ctx, item.roomId,
+                            `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`);
+                        await this.remove(ctx, item);
+                        continue;
+                    }
+                    const nextAttemptAt = this.now() + nextDelayMs(attempts, result.retryAfterMs);
+                    const waiting: OutboxItem = { ...item, attempts, nextAttemptAt, leaseOwner: undefined, leaseUntil: undefined, lastError: result.reason };
+                    await ctx.persis.updateByAssociations(associations(waiting), waiting);
+                    await this.scheduleDrain(ctx, contactUuid, nextAttemptAt);
+                    return;
+                }
+                if (result.kind === 'rejected') {
+                    await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
+                }
+                await this.remove(ctx, item);
+            }
+        });
+    }
+
+    /** Contacts with items that are due and not being sent (for the periodic sweep). */
+    async dueContacts(read: IRead): Promise<string[]> {
+        const now = this.now();
+        const items = await read.getPersistenceReader().readByAssociation(ALL_ITEMS) as OutboxItem[];
+        const due = items.filter((item) => item.nextAttemptAt <= now && (!item.leaseUntil || item.leaseUntil <= now));
+        return due.map((item) => item.contactUuid).filter((contact, index, all) => all.indexOf(contact) === index);
+    }
+
+    /**
+     * Marks the item as being sent by this instance, then reads it back: with several instances the
+     * last writer wins, and only the winner sends. Items this instance created are leased from birth.
+     */
+    private async takeLease(ctx: DeliveryContext, item: OutboxItem): Promise<boolean> {
+        item.leaseOwner = this.instanceId;
+        item.leaseUntil = this.now() + LEASE_MS;
+        await ctx.persis.updateByAssociations(associations(item), item);
+        const [stored] = await ctx.read.getPersistenceReader().readByAssociation(misc(`outbox-item:${item.id}`)) as OutboxItem[];
+        return !!stored && stored.leaseOwner === this.instanceId;
+    }
+
+    private async remove(ctx: DeliveryContext, item: OutboxItem): Promise<void> {
+        await ctx.persis.removeByAssociations(associations(item));
+    }
+
+    private async scheduleDrain(ctx: DeliveryContext, contactUuid: string, at: number): Promise<void> {
+        await ctx.modify.getScheduler().scheduleOnce({ id: DRAIN_PROCESSOR_ID, when: new Date(Math.max(at, this.now())), data: { contactUuid } });
+    }
+
+    private client(ctx: DeliveryContext): RapidProClient {
+        return new RapidProClient(ctx.http, {
+            baseUrl: ctx.config.rapidProUrl,
+            token: ctx.config.rapidProToken,
+            timeoutMs: ctx.config.requestTimeoutMs,
+        });
+    }
+
+    private async attempt(ctx: DeliveryContext, item: OutboxItem): Promise<AttemptResult> {
+        if (!ctx.config.rapidProUrl || !ctx.config.rapidProToken) {
+            return { kind: 'retry', reason: 'RapidPro is not configured (rapidpro_url, rapidpro_token)' };
+        }
+        const client = this.client(ctx);
+        switch (item.kind) {
+            case 'contact_fields':
+                return toAttempt(await client.updateContactFields(item.contactUuid, item.fields));
+            case 'flow_start':
+                return toAttempt(await client.startFlow(item.flowUuid, item.contactUuid, item.params));
+            case 'message':
+                return this.attemptMessage(ctx, client, item);
+        }
+        return { kind: 'rejected', reason: 'unknown outbox item' };
+    }
+
+    private async attemptMessage(ctx: DeliveryContext, client: RapidProClient, item: OutboxItem & { kind: 'message' }): Promise<AttemptResult> {
+        let text = item.text;
+        const attachments: string[] = [];
+        if (item.file && !item.mediaUuid) {
+            const uploaded = await this.uploadFile(ctx, client, item);
+            if (uploaded.kind === 'retry') {
+                return uploaded;
+            }
+            if (uploaded.kind === 'uploaded') {
+                item.mediaUuid = uploaded.mediaUuid;
+            } else {
+                // RapidPro will not take this file: send its name and link instead, and tell the agent (once).
+                const file = item.file;
+                const link = file.link ? `${file.name}: ${file.link}` : file.name;
+                text = text ? `${text}\n${link}` : link;
+                item.text = text;
+                item.file = undefined;
+                await this.notifier.notifyAgent(ctx, item.roomId, `The file "${file.name}" was sent to the contact as a link, not as an attachment: ${uploaded.reason}`);
+            }
+            // Progress is saved so a retry neither uploads the file again nor repeats the notice.
+            await ctx.persis.updateByAssociations(associations(item), item);
+        }
+        if (item.mediaUuid) {
+            attachments.push(item.mediaUuid);
+        }
+        if (!text && attachments.length === 0) {
+            return { kind: 'done' };
+        }
+        const message = { contact: item.contactUuid, text: text || undefined, attachments: attachments.length > 0 ? attachments : undefined };
+        const outcome = ctx.config.sendMode === 'broadcasts' ? await client.sendBroadcast(message) : await client.sendMessage(message);
+        return toAttempt(outcome);
+    }
+
+    private async uploadFile(
+        ctx: DeliveryContext,
+        client: RapidProClient,
+        item: OutboxItem & { kind: 'message' },
+    ): Promise<{ kind: 'uploaded'; mediaUuid: string } | { kind: 'retry'; retryAfterMs?: number; reason: string } | { kind: 'refused'; reason: string }> {
+        const file = item.file as AgentFile;
+        if (!isMediaTypeAcceptedByRapidPro(file.contentType)) {
+            return { kind: 'refused', reason: `RapidPro does not take files of type ${file.contentType || 'unknown'}` };
+        }
+        if (file.size !== undefined && file.size > RAPIDPRO_MAX_MEDIA_BYTES) {
+            return { kind: 'refused', reason: 'the file is larger than the 25 MB RapidPro takes' };
+        }
+        let bytes: Buffer;
+        try {
+            bytes = await ctx.read.getUploadReader().getBufferById(file.uploadId);
+        } catch (error) {
+            return { kind: 'refused', reason: 'Rocket.Chat could not read the file' };
+        }
+        if (!bytes || bytes.length > RAPIDPRO_MAX_MEDIA_BYTES) {
+            return { kind: 'refused', reason: bytes ? 'the file is larger than the 25 MB RapidPro takes' : 'Rocket.Chat could not read the file' };
+        }
+        const outcome = await client.uploadMedia(file.name, file.contentType as string, bytes);
+        if (outcome.kind === 'ok' && outcome.body && outcome.body.uuid) {
+            return { kind: 'uploaded', mediaUuid: outcome.body.uuid };
+        }
+        if (outcome.kind === 'retry') {
+            return outcome;
+        }
+        return { kind: 'refused', reason: outcome.kind === 'rejected' ? outcome.reason : 'RapidPro did not return a media id' };
+    }
+}
+
+function toAttempt(outcome: RapidProOutcome): AttemptResult {
+    if (outcome.kind === 'ok') {
+        return { kind: 'done' };
+    }
+    if (outcome.kind === 'retry') {
+        return { kind: 'retry', retryAfterMs: outcome.retryAfterMs, reason: outcome.reason };
+    }
+    return { kind: 'rejected', reason: outcome.reason };
+}

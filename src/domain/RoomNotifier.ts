@@ -1,0 +1,31 @@
+import { IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+/** Tells the agents of a room what happened to something sent to the contact, as the app's user. */
+export class RoomNotifier {
+    constructor(private readonly log: (message: string) => void) {}
+
+    async notifyAgent(ctx: { read: IRead; modify: IModify }, roomId: string | undefined, text: string): Promise<void> {
+        if (!roomId) {
+            this.log(`Bridge notice without a room: ${text}`);
+            return;
+        }
+        try {
+            const [room, appUser] = await Promise.all([
+                ctx.read.getRoomReader().getById(roomId),
+                ctx.read.getUserReader().getAppUser(),
+            ]);
+            if (!room || !appUser) {
+                this.log(`Bridge notice for a room that is gone (${roomId}): ${text}`);
+                return;
+            }
+            const builder = ctx.modify.getCreator().startMessage()
+                .setRoom(room)
+                .setSender(appUser)
+                .setText(`:warning: ${text}`)
+                .setGroupable(false);
+            await ctx.modify.getCreator().finish(builder);
+        } catch (error) {
+            this.log(`Could not post a bridge notice in room ${roomId}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+    }
+}

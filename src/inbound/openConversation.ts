@@ -1,0 +1,43 @@
+import { IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+
+import { Conversation, ConversationStore } from '../domain/ConversationStore';
+
+export interface OpenConversation {
+    conversation: Conversation;
+    room: ILivechatRoom;
+}
+
+/**
+ * The contact's conversation if its room is still open. A record whose room was closed behind the
+ * bridge's back (say the app was disabled when it closed) is cleared, so the contact is not stuck:
+ * posting into a closed room would make Rocket.Chat open a new one.
+ */
+export async function findOpenConversation(read: IRead, persis: IPersistence, contactUuid: string): Promise<OpenConversation | undefined> {
+    const store = new ConversationStore(read.getPersistenceReader(), persis);
+    const conversation = await store.findByContact(contactUuid);
+    if (!conversation) {
+        return undefined;
+    }
+    const room = await read.getRoomReader().getById(conversation.roomId) as ILivechatRoom | undefined;
+    if (room && room.isOpen !== false && !room.closedAt) {
+        return { conversation, room };
+    }
+    await store.removeContact(contactUuid);
+    await store.forgetSeenMessages(contactUuid);
+    return undefined;
+}
+
+export function agentName(room: ILivechatRoom | undefined): string | null {
+    const agent = room && room.servedBy;
+    return agent ? agent.name || agent.username || null : null;
+}
+
+export function departmentName(room: ILivechatRoom | undefined, conversation?: Conversation): string | null {
+    const department = room && room.department;
+    return (department && (department.name || department.id)) || (conversation && (conversation.departmentName || conversation.departmentId)) || null;
+}
+
+export function roomStatus(room: ILivechatRoom): 'queued' | 'open' {
+    return room.servedBy ? 'open' : 'queued';
+}

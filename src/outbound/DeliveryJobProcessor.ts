@@ -1,0 +1,49 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IJobContext, IProcessor, StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
+
+import { BridgeServices } from '../BridgeServices';
+import { DRAIN_PROCESSOR_ID } from '../domain/DeliveryQueue';
+
+export const SWEEP_PROCESSOR_ID = 'rapidpro-outbox-sweep';
+
+/** Scheduled retries: sends a contact's due outbox items (one job per retry the queue asked for). */
+export class DeliveryJobProcessor implements IProcessor {
+    readonly id = DRAIN_PROCESSOR_ID;
+
+    constructor(private readonly services: BridgeServices) {}
+
+    async processor(jobContext: IJobContext, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<void> {
+        const contactUuid = jobContext && typeof jobContext.contactUuid === 'string' ? jobContext.contactUuid : undefined;
+        if (!contactUuid) {
+            return;
+        }
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        await this.services.queue.drain(ctx, contactUuid);
+    }
+}
+
+/**
+ * Safety net: every few minutes, sends what is due but has no job waiting for it (a job lost when
+ * an instance stopped mid-call, a lease that expired).
+ */
+export class OutboxSweepProcessor implements IProcessor {
+    readonly id = SWEEP_PROCESSOR_ID;
+    readonly startupSetting = { type: StartupType.RECURRING as StartupType.RECURRING, interval: '5 minutes', skipImmediate: true };
+
+    constructor(private readonly services: BridgeServices) {}
+
+    async processor(jobContext: IJobContext, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<void> {
+        const contacts = await this.services.queue.dueContacts(read);
+        if (contacts.length === 0) {
+            return;
+        }
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const started = Date.now();
+        for (const contactUuid of contacts) {
+            if (Date.now() - started > 15000) {
+                break; // the next sweep continues
+            }
+            await this.services.queue.drain(ctx, contactUuid, 5000);
+        }
+    }
+}

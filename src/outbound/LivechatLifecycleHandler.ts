@@ -1,0 +1,138 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IDepartment, ILivechatEventContext, ILivechatRoom, ILivechatTransferEventContext } from '@rocket.chat/apps-engine/definition/livechat';
+import { IUser } from '@rocket.chat/apps-engine/definition/users';
+import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+
+import { BridgeServices } from '../BridgeServices';
+import { ConversationStore } from '../domain/ConversationStore';
+import { OutboundDraft } from '../domain/DeliveryQueue';
+import { renderNotice } from '../lib/notices';
+
+function nameOfUser(user: IUser | undefined): string | undefined {
+    return user ? user.name || user.username : undefined;
+}
+
+function isDepartment(target: IUser | IDepartment): target is IDepartment {
+    return !(target as IUser).username;
+}
+
+/**
+ * The chat's lifecycle told to the contact in their language (agent assigned, transferred, closed),
+ * mirrored in the optional contact fields, and on close the optional flow that hands the contact
+ * back to the bot.
+ */
+export class LivechatLifecycleHandler {
+    constructor(private readonly services: BridgeServices) {}
+
+    async onAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        if (!modify || !context.room || !context.agent) {
+            return;
+        }
+        const store = new ConversationStore(read.getPersistenceReader(), persis);
+        const conversation = await store.findByRoom(context.room.id);
+        if (!conversation || conversation.announcedAgentId === context.agent.id) {
+            return; // not ours, or the contact already heard about this agent
+        }
+        await store.save({ ...conversation, announcedAgentId: context.agent.id });
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const { config } = ctx;
+        const drafts: OutboundDraft[] = [];
+        const notice = renderNotice('assigned', conversation.language, config.notices.assigned, {
+            agent: nameOfUser(context.agent),
+            department: conversation.departmentName,
+        }, config.defaultLanguage);
+        if (notice) {
+            drafts.push({ kind: 'message', text: notice, summary: 'the "agent assigned" notice' });
+        }
+        if (config.statusField) {
+            drafts.push({ kind: 'contact_fields', fields: { [config.statusField]: 'open' }, summary: 'the contact status field' });
+        }
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+    }
+
+    async onRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        if (!context.room) {
+            return;
+        }
+        const store = new ConversationStore(read.getPersistenceReader(), persis);
+        const conversation = await store.findByRoom(context.room.id);
+        if (!conversation) {
+            return;
+        }
+        const target = context.to;
+        const toDepartment = target && isDepartment(target) ? target : undefined;
+        const toAgent = target && !isDepartment(target) ? target : undefined;
+        await store.save({
+            ...conversation,
+            departmentId: toDepartment ? toDepartment.id : conversation.departmentId,
+            departmentName: toDepartment ? toDepartment.name || toDepartment.id : conversation.departmentName,
+            // The contact is told about the new agent here, not again by the assignment that follows.
+            announcedAgentId: toAgent ? toAgent.id : conversation.announcedAgentId,
+        });
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const notice = renderNotice('transferred', conversation.language, ctx.config.notices.transferred, {
+            department: toDepartment ? toDepartment.name || toDepartment.id : undefined,
+            agent: nameOfUser(toAgent),
+        }, ctx.config.defaultLanguage);
+        if (notice) {
+            await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, [
+                { kind: 'message', text: notice, summary: 'the "transferred" notice' },
+            ]);
+        }
+    }
+
+    async onRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        if (!modify || !room) {
+            return;
+        }
+        const store = new ConversationStore(read.getPersistenceReader(), persis);
+        const conversation = await store.findByRoom(room.id);
+        if (!conversation) {
+            return;
+        }
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const { config } = ctx;
+        // When the contact's flow closed the chat (POST close), the bot already has the contact.
+        const closedByContact = room.closer === 'visitor';
+        const drafts: OutboundDraft[] = [];
+        if (!closedByContact) {
+            const notice = renderNotice('closed', conversation.language, config.notices.closed, {
+                agent: nameOfUser(room.servedBy),
+                department: conversation.departmentName,
+            }, config.defaultLanguage);
+            if (notice) {
+                drafts.push({ kind: 'message', text: notice, summary: 'the "closed" notice' });
+            }
+        }
+        const fields: Record<string, string> = {};
+        if (config.statusField) {
+            fields[config.statusField] = 'closed';
+        }
+        if (config.roomField) {
+            fields[config.roomField] = '';
+        }
+        if (Object.keys(fields).length > 0) {
+            drafts.push({ kind: 'contact_fields', fields, summary: 'the contact fields' });
+        }
+        if (config.closeFlowUuid && !closedByContact) {
+            const closedAt = room.closedAt ? new Date(room.closedAt).getTime() : Date.now();
+            drafts.push({
+                kind: 'flow_start',
+                flowUuid: config.closeFlowUuid,
+                params: {
+                    room_id: room.id,
+                    closed_by: room.closer === 'user' ? (room.closedBy && room.closedBy.username) || 'agent' : room.closer || 'agent',
+                    agent: nameOfUser(room.servedBy) || null,
+                    department: conversation.departmentName || conversation.departmentId || null,
+                    duration_seconds: Math.max(0, Math.round((closedAt - conversation.openedAt) / 1000)),
+                },
+                summary: 'the flow start after closing',
+            });
+        }
+        // Forget the chat first: a handoff right after the close opens a new room.
+        await store.remove(conversation);
+        await store.forgetSeenMessages(conversation.contactUuid);
+        await persis.removeByAssociation(new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`));
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+    }
+}
