@@ -122,15 +122,21 @@ export class DeliveryQueue {
         }
     }
 
-    /** Sends the contact's due items in order; stops at the first one that must wait. */
-    async drain(ctx: DeliveryContext, contactUuid: string, budgetMs: number = DRAIN_BUDGET_MS): Promise<void> {
+    /**
+     * Sends the contact's due items in order; stops at the first one that must wait. A scheduled job
+     * passes the time it was scheduled for (`dueBy`): the scheduler decided the time has come, even
+     * if this instance's clock is a little behind the one that ran the job.
+     */
+    async drain(ctx: DeliveryContext, contactUuid: string, options: { budgetMs?: number; dueBy?: number } = {}): Promise<void> {
+        const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
+        const clock = () => Math.max(this.now(), options.dueBy || 0);
         await this.mutex.run(contactUuid, async () => {
             const started = this.now();
             const items = (await ctx.read.getPersistenceReader().readByAssociation(contactKey(contactUuid)) as OutboxItem[])
                 .sort((a, b) => a.seq - b.seq);
             for (const item of items) {
-                const now = this.now();
-                if (now - started > budgetMs) {
+                const now = clock();
+                if (this.now() - started > budgetMs) {
                     await this.scheduleDrain(ctx, contactUuid, now);
                     return;
                 }
@@ -141,19 +147,19 @@ export class DeliveryQueue {
                     await this.scheduleDrain(ctx, contactUuid, item.leaseUntil as number);
                     return; // another instance is sending it right now
                 }
-                if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item))) {
+                if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item, now))) {
                     return; // another instance took it between our read and our write
                 }
                 const result = await this.attempt(ctx, item);
                 if (result.kind === 'retry') {
                     const attempts = item.attempts + 1;
-                    if (this.now() - item.createdAt >= ctx.config.retryMaxAgeMs) {
+                    if (clock() - item.createdAt >= ctx.config.retryMaxAgeMs) {
                         await this.notifier.notifyAgent(ctx, item.roomId,
                             `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`);
                         await this.remove(ctx, item);
                         continue;
                     }
-                    const nextAttemptAt = this.now() + nextDelayMs(attempts, result.retryAfterMs);
+                    const nextAttemptAt = clock() + nextDelayMs(attempts, result.retryAfterMs);
                     const waiting: OutboxItem = { ...item, attempts, nextAttemptAt, leaseOwner: undefined, leaseUntil: undefined, lastError: result.reason };
                     await ctx.persis.updateByAssociations(associations(waiting), waiting);
                     await this.scheduleDrain(ctx, contactUuid, nextAttemptAt);
@@ -179,9 +185,9 @@ export class DeliveryQueue {
      * Marks the item as being sent by this instance, then reads it back: with several instances the
      * last writer wins, and only the winner sends. Items this instance created are leased from birth.
      */
-    private async takeLease(ctx: DeliveryContext, item: OutboxItem): Promise<boolean> {
+    private async takeLease(ctx: DeliveryContext, item: OutboxItem, now: number): Promise<boolean> {
         item.leaseOwner = this.instanceId;
-        item.leaseUntil = this.now() + LEASE_MS;
+        item.leaseUntil = now + LEASE_MS;
         await ctx.persis.updateByAssociations(associations(item), item);
         const [stored] = await ctx.read.getPersistenceReader().readByAssociation(misc(`outbox-item:${item.id}`)) as OutboxItem[];
         return !!stored && stored.leaseOwner === this.instanceId;
@@ -192,7 +198,8 @@ export class DeliveryQueue {
     }
 
     private async scheduleDrain(ctx: DeliveryContext, contactUuid: string, at: number): Promise<void> {
-        await ctx.modify.getScheduler().scheduleOnce({ id: DRAIN_PROCESSOR_ID, when: new Date(Math.max(at, this.now())), data: { contactUuid } });
+        const when = Math.max(at, this.now());
+        await ctx.modify.getScheduler().scheduleOnce({ id: DRAIN_PROCESSOR_ID, when: new Date(when), data: { contactUuid, dueBy: when } });
     }
 
     private client(ctx: DeliveryContext): RapidProClient {

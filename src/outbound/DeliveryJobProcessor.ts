@@ -17,8 +17,9 @@ export class DeliveryJobProcessor implements IProcessor {
         if (!contactUuid) {
             return;
         }
+        const dueBy = typeof jobContext.dueBy === 'number' ? jobContext.dueBy : undefined;
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        await this.services.queue.drain(ctx, contactUuid);
+        await this.services.queue.drain(ctx, contactUuid, { dueBy });
     }
 }
 
@@ -43,7 +44,7 @@ export class OutboxSweepProcessor implements IProcessor {
             if (Date.now() - started > 15000) {
                 break; // the next sweep continues
             }
-            await this.services.queue.drain(ctx, contactUuid, 5000);
+            await this.services.queue.drain(ctx, contactUuid, { budgetMs: 5000 });
         }
     }
 }
