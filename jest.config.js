@@ -1,6 +1,7 @@
 /** Unit tests run the pure code directly; integration tests drive the packaged zip in the real engine. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }];
 module.exports = {
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -14,7 +15,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/integration/globalSetup.js',
-      testTimeout: 60000,
     },
   ],
 };

@@ -1,0 +1,91 @@
+import { randomUUID } from 'crypto';
+
+import { ApiResult, EngineHost, EngineHostOptions, mainAppZip } from '../../engine';
+import { RapidProSimulator, RapidProSimulatorOptions, startRapidProSimulator } from '../../rapidpro-sim/simulator';
+
+export const SECRET = 'bridge-secret-for-tests-7f3a';
+
+export interface Contact {
+    uuid: string;
+    name: string;
+    urn: string;
+    language?: string;
+}
+
+export interface BridgeRig {
+    host: EngineHost;
+    sim: RapidProSimulator;
+    /** Calls an endpoint with the bridge secret. */
+    call<T = any>(path: string, body?: unknown, options?: { method?: string; headers?: Record<string, string> }): Promise<ApiResult<T>>;
+    newContact(overrides?: Partial<Contact>): Contact;
+    /** RapidPro's default Call Webhook body for a contact. */
+    defaultBody(contact: Contact, extra?: Record<string, unknown>): Record<string, unknown>;
+    /** Sends what is due in the outbox (scheduled drains) by advancing the virtual clock. */
+    flush(ms?: number): Promise<void>;
+    stop(): Promise<void>;
+}
+
+export interface RigOptions {
+    routing?: 'auto' | 'manual';
+    settings?: Record<string, unknown>;
+    sim?: RapidProSimulatorOptions;
+    host?: Partial<EngineHostOptions>;
+    departments?: Array<{ name: string; agents: Array<{ username: string; name?: string; online?: boolean }> }>;
+}
+
+export const DEFAULT_DEPARTMENTS = [
+    { name: 'General', agents: [{ username: 'alice', name: 'Alice Agent', online: true }] },
+    { name: 'Cardiology', agents: [{ username: 'bob', name: 'Dr Bob', online: true }] },
+    { name: 'Night shift', agents: [{ username: 'carol', name: 'Carol', online: false }] },
+];
+
+/** The packaged app in the real engine, an in-memory Rocket.Chat and a RapidPro simulator, wired. */
+export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> {
+    const sim = await startRapidProSimulator(options.sim);
+    const host = await EngineHost.start({
+        zip: mainAppZip(),
+        routing: options.routing || 'manual',
+        runtimeTimeoutMs: 15000,
+        ...options.host,
+        settings: {
+            rapidpro_url: sim.url,
+            rapidpro_token: sim.token,
+            bridge_secret: SECRET,
+            ...options.settings,
+        },
+    });
+    for (const department of options.departments || DEFAULT_DEPARTMENTS) {
+        host.rc.addDepartment(department);
+    }
+    return {
+        host,
+        sim,
+        call: (path, body, callOptions = {}) => host.callApi({
+            path,
+            method: callOptions.method || (body === undefined ? 'GET' : 'POST'),
+            body,
+            headers: { Authorization: `Token ${SECRET}`, ...callOptions.headers },
+        }),
+        newContact: (overrides = {}) => {
+            const uuid = randomUUID();
+            return { uuid, name: `Contact ${uuid.slice(0, 4)}`, urn: `whatsapp:55119${Math.floor(Math.random() * 1e8)}`, ...overrides };
+        },
+        defaultBody: (contact, extra = {}) => ({
+            contact: { uuid: contact.uuid, name: contact.name, urn: contact.urn, ...(contact.language ? { language: contact.language } : {}) },
+            flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' },
+            results: { symptom: { value: 'fever', category: 'Fever' } },
+            ...extra,
+        }),
+        flush: async (ms = 0) => {
+            if (ms > 0) {
+                await host.clock.advance(ms);
+            }
+            await host.runDueJobs();
+            await host.rc.idle();
+        },
+        stop: async () => {
+            await host.stop();
+            await sim.close();
+        },
+    };
+}
