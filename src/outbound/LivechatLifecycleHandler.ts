@@ -61,18 +61,15 @@ export class LivechatLifecycleHandler {
         }
         const target = context.to;
         const toDepartment = target && isDepartment(target) ? target : undefined;
-        const toAgent = target && !isDepartment(target) ? target : undefined;
-        await store.save({
-            ...conversation,
-            departmentId: toDepartment ? toDepartment.id : conversation.departmentId,
-            departmentName: toDepartment ? toDepartment.name || toDepartment.id : conversation.departmentName,
-            // The contact is told about the new agent here, not again by the assignment that follows.
-            announcedAgentId: toAgent ? toAgent.id : conversation.announcedAgentId,
-        });
+        if (!toDepartment) {
+            // A chat forwarded to another agent: Rocket.Chat also reports that agent's assignment
+            // (in either order, at the same time), and that event tells the contact who joined.
+            return;
+        }
+        await store.save({ ...conversation, departmentId: toDepartment.id, departmentName: toDepartment.name || toDepartment.id });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const notice = renderNotice('transferred', conversation.language, ctx.config.notices.transferred, {
-            department: toDepartment ? toDepartment.name || toDepartment.id : undefined,
-            agent: nameOfUser(toAgent),
+            department: toDepartment.name || toDepartment.id,
         }, ctx.config.defaultLanguage);
         if (notice) {
             await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, [
