@@ -21,6 +21,7 @@ import {
 import { IMessage, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
 import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+import { ISettingUpdateContext } from '@rocket.chat/apps-engine/definition/settings/ISettingUpdateContext';
 
 import { BridgeServices } from './src/BridgeServices';
 import { CloseEndpoint } from './src/inbound/endpoints/CloseEndpoint';
@@ -76,6 +77,14 @@ export class RapidProBridgeApp extends App implements
             new DeliveryJobProcessor(services),
             new OutboxSweepProcessor(services),
         ]);
+    }
+
+    /**
+     * Returning nothing keeps the admin's new value as it is. Returning the setting (the default)
+     * would make the engine log it with its value, and two of these settings are secrets.
+     */
+    async onPreSettingUpdate(context: ISettingUpdateContext, configurationModify: IConfigurationModify, read: IRead, http: IHttp): Promise<ISetting> {
+        return undefined as unknown as ISetting;
     }
 
     async onSettingUpdated(setting: ISetting, configurationModify: IConfigurationModify, read: IRead, http: IHttp): Promise<void> {

@@ -72,6 +72,10 @@ export function summarizeErrorBody(body: unknown): string {
     }).join('; ').slice(0, 300);
 }
 
+function redact(text: string, secret: string): string {
+    return secret ? text.split(secret).join('***') : text;
+}
+
 function parseBody(response: IHttpResponse): unknown {
     if (response.data !== undefined && response.data !== null) {
         return response.data;
@@ -138,7 +142,7 @@ export class RapidProClient {
             response = method === 'get' ? await this.http.get(this.url(path), options) : await this.http.post(this.url(path), options);
         } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            return { kind: 'retry', reason: `RapidPro could not be reached (${message.replace(this.connection.token, '***').slice(0, 160)})` };
+            return { kind: 'retry', reason: `RapidPro could not be reached (${redact(message, this.connection.token).slice(0, 160)})` };
         }
         return classifyResponse<T>(response);
     }

@@ -8,6 +8,11 @@ import { InboundAttachment } from './payloads';
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const ATTACHMENT_TIMEOUT_MS = 8000;
 
+function describeLocation(location: { lat: number; lng: number }): string {
+    const { lat, lng } = location;
+    return `Location: ${lat}, ${lng} https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`;
+}
+
 export interface PostedContactMessage {
     messageIds: string[];
     attachmentsAsLinks: number;
@@ -27,6 +32,10 @@ export class ContactRoomPoster {
             messageIds.push(await this.postText(room, visitor, text));
         }
         for (const attachment of attachments) {
+            if (attachment.location) {
+                messageIds.push(await this.postText(room, visitor, describeLocation(attachment.location)));
+                continue;
+            }
             const uploadedId = await this.uploadAttachment(room, visitor, attachment);
             if (uploadedId) {
                 messageIds.push(uploadedId);

@@ -15,6 +15,8 @@ export interface ContactRef {
 export interface InboundAttachment {
     contentType?: string;
     url: string;
+    /** A shared location (RapidPro's `geo:<lat>,<lng>`), posted as text with a map link. */
+    location?: { lat: number; lng: number };
 }
 
 export interface FlowResult {
@@ -246,10 +248,33 @@ function toContact(raw: RawContact, topLevelLanguage?: string | null): ContactRe
 
 type RawAttachment = string | { content_type?: string | null; url: string };
 
-/** `{"content_type","url"}`, RapidPro's `"image/jpeg:https://..."` form, or a bare URL. */
+const GEO = /^(?:geo:)?\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$/i;
+
+/** WhatsApp and Telegram locations arrive as `geo:<lat>,<lng>` (or content type `geo`). */
+function parseLocation(contentType: string | undefined, value: string): InboundAttachment | undefined {
+    const isGeo = (contentType || '').toLowerCase() === 'geo' || /^geo:/i.test(value);
+    const match = isGeo ? GEO.exec(value.replace(/^geo:(?=geo:)/i, '')) : null;
+    if (!match) {
+        return undefined;
+    }
+    const lat = parseFloat(match[1]);
+    const lng = parseFloat(match[2]);
+    if (Math.abs(lat) > 90 || Math.abs(lng) > 180) {
+        return undefined;
+    }
+    return { contentType: 'geo', url: `geo:${lat},${lng}`, location: { lat, lng } };
+}
+
+/** `{"content_type","url"}`, RapidPro's `"image/jpeg:https://..."` form, `geo:<lat>,<lng>`, or a bare URL. */
 export function parseAttachment(raw: RawAttachment): InboundAttachment | { error: string } {
     let contentType: string | undefined;
     let url: string;
+    const location = typeof raw === 'string'
+        ? parseLocation(undefined, raw.trim().replace(/^geo:(?=geo:)/i, ''))
+        : parseLocation(raw.content_type || undefined, raw.url.trim());
+    if (location) {
+        return location;
+    }
     if (typeof raw === 'string') {
         const trimmed = raw.trim();
         const match = /^([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(?:;[^:]*)?):(.*)$/i.exec(trimmed);

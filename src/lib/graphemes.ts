@@ -38,14 +38,22 @@ export function codePointLength(text: string): number {
 
 const JOINERS = /^[\u200d\ufe0e\ufe0f\u20e3]|^\ud83c[\udffb-\udfff]|^\udb40[\udc20-\udc7f]/;
 
-/** Fallback when Intl.Segmenter is missing: keeps ZWJ sequences, variation selectors and skin tones together. */
+/** Fallback when Intl.Segmenter is missing: keeps ZWJ sequences, variation selectors, skin tones and flags together. */
+const REGIONAL_INDICATOR = /^\ud83c[\udde6-\uddff]$/;
+
+/** A lone regional indicator waiting for its pair (two of them make a flag). */
+function isOpenFlag(grapheme: string): boolean {
+    return REGIONAL_INDICATOR.test(grapheme);
+}
+
 function segmentByCodePoints(text: string): string[] {
     const out: string[] = [];
     const points = Array.from(text);
     for (let i = 0; i < points.length; i++) {
         const point = points[i];
         const previous = out.length > 0 ? out[out.length - 1] : '';
-        if (out.length > 0 && (JOINERS.test(point) || previous.endsWith('\u200d'))) {
+        const pairsFlag = REGIONAL_INDICATOR.test(point) && isOpenFlag(previous);
+        if (out.length > 0 && (JOINERS.test(point) || previous.endsWith('\u200d') || pairsFlag)) {
             out[out.length - 1] = previous + point;
         } else {
             out.push(point);

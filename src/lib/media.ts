@@ -37,7 +37,7 @@ export function fileNameFromUrl(url: string, contentType?: string): string {
     } catch (e) {
         name = '';
     }
-    name = name.replace(/[^\w.\- ]+/g, '_').slice(-120);
+    name = name.replace(/[^\p{L}\p{N}_.\- ]+/gu, '_').slice(-120);
     if (!name || name === '.' || name === '..') {
         name = 'attachment';
     }
