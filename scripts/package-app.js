@@ -5,7 +5,7 @@
  *
  * Why the extra steps: rc-apps (apps-cli 1.9) compiles every .ts file under the folder it runs in
  * (tests and sandbox included) and ships no npm dependency. So the app's own files are staged in
- * .build/app first, and after rc-apps wrote its zip, esbuild bundles the compiled files with zod
+ * .build/app-<pid> first, and after rc-apps wrote its zip, esbuild bundles the compiled files with zod
  * and emojibase-data into one file. The result is dist/<nameSlug>_<version>.zip.
  */
 const fs = require('fs');
@@ -15,7 +15,8 @@ const AdmZip = require('adm-zip');
 const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
-const stage = path.join(root, '.build', 'app');
+// One staging folder per run, so two packagings at once (tests, sandbox, bench) do not collide.
+const stage = path.join(root, '.build', `app-${process.pid}`);
 const APP_FILES = ['app.json', 'RapidProBridgeApp.ts', 'icon.png', 'src', 'i18n'];
 
 function stageSources() {
@@ -100,12 +101,16 @@ async function main() {
     out.addFile(classFile, Buffer.from(code, 'utf8'));
     fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
     const target = path.join(root, 'dist', path.basename(zipPath));
-    out.writeZip(target);
+    const partial = `${target}.${process.pid}.tmp`;
+    out.writeZip(partial);
+    fs.renameSync(partial, target); // atomic: a reader never sees half a zip
+    fs.rmSync(stage, { recursive: true, force: true });
     const kb = (fs.statSync(target).size / 1024).toFixed(0);
     console.log(`Packaged ${path.relative(root, target)} (${kb} KiB, class file bundle ${(code.length / 1024).toFixed(0)} KiB)`);
 }
 
 main().catch((error) => {
+    fs.rmSync(stage, { recursive: true, force: true });
     console.error(error && error.message ? error.message : error);
     process.exit(1);
 });

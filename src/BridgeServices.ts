@@ -3,6 +3,7 @@ import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/de
 import { DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
 import { KeyedMutex } from './domain/KeyedMutex';
 import { RoomNotifier } from './domain/RoomNotifier';
+import { VisitorTokens } from './domain/VisitorTokens';
 import { BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
 
 /** What the endpoints and event handlers share: one instance per running app. */
@@ -12,6 +13,7 @@ export class BridgeServices {
     readonly queue: DeliveryQueue;
     /** Serializes the work on one contact inside this instance (handoff, message, close, transfer). */
     readonly contactMutex = new KeyedMutex();
+    readonly visitorTokens = new VisitorTokens();
 
     constructor(
         readonly appId: () => string,

@@ -16,12 +16,6 @@ export interface Conversation {
     announcedAgentId?: string;
 }
 
-export interface VisitorLink {
-    contactUuid: string;
-    visitorToken: string;
-    visitorId?: string;
-}
-
 /** A handoff in progress for a contact, so concurrent calls on other instances do not open a second room. */
 export interface HandoffClaim {
     contactUuid: string;
@@ -81,21 +75,6 @@ export class ConversationStore {
     /** Removes every record of the contact (also a stale one whose room was closed behind our back). */
     async removeContact(contactUuid: string): Promise<void> {
         await this.persistence().removeByAssociation(ConversationStore.contactKey(contactUuid));
-    }
-
-    // The livechat visitor of a contact, kept across chats so the agent sees one visitor history.
-
-    private static visitorKey(contactUuid: string): RocketChatAssociationRecord {
-        return misc(`visitor:${contactUuid}`);
-    }
-
-    async findVisitorLink(contactUuid: string): Promise<VisitorLink | undefined> {
-        const records = await this.reader.readByAssociation(ConversationStore.visitorKey(contactUuid)) as VisitorLink[];
-        return records[0];
-    }
-
-    async saveVisitorLink(link: VisitorLink): Promise<void> {
-        await this.persistence().updateByAssociations([ConversationStore.visitorKey(link.contactUuid)], link, true);
     }
 
     // Handoff claims: written before a room is created, read back to see who came first.

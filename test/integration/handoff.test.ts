@@ -65,6 +65,7 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
         expect(summary).toContain('54');
         expect(summary).toContain('clinic: North');
         expect(summary).toContain('priority: 2');
+        expect(rig.host.rc.room(res.body.room_id)!.customFields).toMatchObject({ clinic: 'North', priority: '2' });
     });
 
     it('accepts the legacy/resthook body unchanged, posts the optional first text as the contact', async () => {
@@ -137,6 +138,9 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
         expect(second.body.status).toBe('queued');
         expect(second.body.room_id).not.toBe(first.body.room_id);
         expect(rig.host.rc.room(second.body.room_id)!.v!.token).toBe(rig.host.rc.room(first.body.room_id)!.v!.token);
+        const token = rig.host.rc.room(first.body.room_id)!.v!.token;
+        expect(token).not.toContain(contact.uuid); // the token is a credential: not the guessable contact uuid
+        expect(rig.host.rc.visitors.filter((v) => v.token === token)).toHaveLength(1);
     });
 
     it('takes the mediator alias registerClient as handoff', async () => {

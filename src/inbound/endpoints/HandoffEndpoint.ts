@@ -72,11 +72,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
             return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
         }
 
-        const visitor = await this.findOrCreateVisitor(ctx, request, department, store);
+        const visitor = await this.findOrCreateVisitor(ctx, request, department);
         let room: ILivechatRoom;
         try {
             room = await modify.getCreator().getLivechatCreator().createRoom(visitor, undefined as unknown as IUser, {
                 source: { type: 'app', id: services.appId(), alias: 'RapidPro Bridge', label: request.flow && request.flow.name ? request.flow.name : 'RapidPro' },
+                customFields: Object.keys(request.fields).length > 0 ? request.fields : undefined,
             });
         } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
@@ -107,28 +108,24 @@ export class HandoffEndpoint extends BridgeEndpoint {
         return okResponse(describe(roomStatus(fresh), fresh, conversation));
     }
 
-    private async findOrCreateVisitor(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, store: ConversationStore): Promise<IVisitor> {
-        const livechat = ctx.read.getLivechatReader();
-        const link = await store.findVisitorLink(request.contact.uuid);
-        const known = link ? await livechat.getLivechatVisitorByToken(link.visitorToken) : undefined;
+    private async findOrCreateVisitor(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined): Promise<IVisitor> {
+        const token = await ctx.services.visitorTokens.tokenFor(request.contact.uuid, ctx.read.getPersistenceReader(), ctx.persis);
+        const known = await ctx.read.getLivechatReader().getLivechatVisitorByToken(token);
         const phone = phoneFromUrn(request.contact.urn);
         const name = request.contact.name || (request.contact.urn ? request.contact.urn.replace(/^[a-z]+:/i, '') : 'RapidPro contact');
-        const token = known ? known.token : randomBytes(16).toString('hex');
         const wanted = {
             id: known ? known.id : undefined,
             token,
-            username: known ? known.username : `rapidpro-${request.contact.uuid.slice(0, 8)}-${randomBytes(2).toString('hex')}`,
+            username: known ? known.username : `rapidpro-${request.contact.uuid.slice(0, 8)}`,
             name,
             department: department ? department.id : undefined,
             phone: phone ? [{ phoneNumber: phone }] : undefined,
         } as IVisitor;
-        // Rocket.Chat may keep another token (a visitor with the same phone): use the one it returns.
+        // Upserts by token. Rocket.Chat may answer with another visitor (one with the same phone):
+        // the room goes to the visitor it returns.
         const visitor = await ctx.modify.getCreator().getLivechatCreator().createAndReturnVisitor(wanted);
         if (!visitor) {
             throw new Error('Rocket.Chat did not create the livechat visitor');
-        }
-        if (!link || link.visitorToken !== visitor.token || link.visitorId !== visitor.id) {
-            await store.saveVisitorLink({ contactUuid: request.contact.uuid, visitorToken: visitor.token, visitorId: visitor.id });
         }
         return visitor;
     }
