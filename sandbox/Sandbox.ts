@@ -1,0 +1,549 @@
+import { randomBytes, randomUUID } from 'crypto';
+
+import { EngineHost, RocketChatError } from '../test/engine';
+import type { RcMessage, RcRoom, RcUser } from '../test/engine';
+import { startRapidProSimulator } from '../test/rapidpro-sim/simulator';
+import type { RapidProSimulator } from '../test/rapidpro-sim/simulator';
+import { CLOSE_FLOW, DEPARTMENTS, SAMPLE_CONTACT, SAMPLE_FLOW, defaultWebhookBody, sampleBotHistory } from './samples';
+
+/**
+ * The sandbox's world: the packaged app in the real Apps-Engine (EngineHost), the in-memory
+ * Rocket.Chat with seeded departments, the RapidPro simulator, and the actions of the agent page.
+ * Contact-side actions go through the app's HTTP endpoints with the bridge secret, like RapidPro.
+ */
+
+export interface SandboxOptions {
+    zip: string;
+    /** Port of the app's endpoints (host.listen); 0 = any free port. */
+    port: number;
+    secret?: string;
+}
+
+/** One call to the app's endpoints (from curl, the page or anything else), as the sandbox saw it. */
+export interface EndpointCall {
+    seq: number;
+    time: number;
+    method: string;
+    path: string;
+    status: number;
+    request: unknown;
+    response: unknown;
+    ms: number;
+}
+
+export interface ContactCallResult {
+    status: number;
+    body: unknown;
+}
+
+export type MessageKind = 'contact' | 'agent' | 'app' | 'system';
+
+export interface MessageView {
+    id: string;
+    kind: MessageKind;
+    author: string;
+    username: string;
+    text: string;
+    ts: string;
+    edited: boolean;
+    systemType?: string;
+    file?: { id: string; name: string; type: string; url: string };
+}
+
+export interface RoomView {
+    id: string;
+    status: 'queued' | 'open' | 'closed';
+    department: string | null;
+    contactName: string;
+    contactUuid: string | null;
+    agent: string | null;
+    startedAt: string;
+    closedAt: string | null;
+    /** 'user' (an agent) or 'visitor' (the contact), as Rocket.Chat stores it */
+    closer: string | null;
+    /** username of the agent who closed it, or 'contact' */
+    closedBy: string | null;
+    messages: MessageView[];
+}
+
+export interface SandboxState {
+    app: { id: string; name: string; version: string; apiBaseUrl: string; secret: string; routing: string };
+    agents: Array<{ username: string; name: string; online: boolean; departments: string[] }>;
+    departments: Array<{ id: string; name: string; enabled: boolean; online: boolean }>;
+    contacts: Array<{ uuid: string; name: string | null; urn: string | null }>;
+    rooms: RoomView[];
+    endpointCalls: EndpointCall[];
+    rapidpro: {
+        url: string;
+        token: string;
+        down: boolean;
+        /** connections the simulator destroyed while down (the bridge retries those calls) */
+        refusedConnections: number;
+        requests: Array<{ seq: number; time: number; method: string; path: string; query: Record<string, string>; status: number; bodyType: string; body: unknown; response: unknown; fault: string | null }>;
+        sentCount: number;
+        contacts: Array<{ uuid: string; name: string | null; language: string | null; urns: string[]; fields: Record<string, string | null> }>;
+        flowStarts: Array<{ uuid: string; flow: string; contacts: string[]; params: Record<string, unknown> | null; created_on: string }>;
+        media: Array<{ uuid: string; filename: string; content_type: string; size: number; url: string }>;
+    };
+    jobs: { pending: number; failed: number; nextRunAt: string | null; errors: string[] };
+    eventErrors: string[];
+}
+
+type RequestHandler = (method: string, target: string, headers: Record<string, string>, body: Buffer | undefined) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
+
+const MAX_CALLS = 200;
+const MAX_REQUESTS = 200;
+
+function parseMaybeJson(raw: string): unknown {
+    if (!raw) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw.length > 2000 ? `${raw.slice(0, 2000)}…` : raw;
+    }
+}
+
+function errorText(error: unknown): string {
+    if (error instanceof RocketChatError) {
+        return error.message;
+    }
+    const e = error as { message?: string; data?: { message?: string } };
+    return e?.data?.message ?? e?.message ?? String(error);
+}
+
+/** An action of the page that failed for a reason worth showing (Rocket.Chat refused, bad input). */
+export class ActionError extends Error {
+    constructor(message: string, public readonly status = 400) {
+        super(message);
+    }
+}
+
+export class Sandbox {
+    public readonly endpointCalls: EndpointCall[] = [];
+    /** Base URL of the page server, for sample attachment URLs (set once it listens). */
+    public samplesBaseUrl = '';
+    private readonly knownContacts = new Map<string, { name: string | null; urn: string | null }>();
+    /** room id -> contact uuid, learnt from the app's answers (handoff answers carry room_id) */
+    private readonly roomContacts = new Map<string, string>();
+    private callSeq = 0;
+
+    private constructor(public readonly host: EngineHost, public readonly sim: RapidProSimulator, public readonly secret: string) {}
+
+    public static async start(options: SandboxOptions): Promise<Sandbox> {
+        const secret = options.secret || randomBytes(24).toString('hex');
+        const sim = await startRapidProSimulator({ flows: [SAMPLE_FLOW, CLOSE_FLOW] });
+        let host: EngineHost;
+        try {
+            host = await EngineHost.start({
+                zip: options.zip,
+                routing: 'manual',
+                scheduler: 'auto',
+                pollMs: 500,
+                runtimeTimeoutMs: 30000,
+                settings: {
+                    rapidpro_url: sim.url,
+                    rapidpro_token: sim.token,
+                    bridge_secret: secret,
+                    status_field: 'bridge_status',
+                    room_field: 'bridge_room',
+                    close_flow_uuid: CLOSE_FLOW.uuid,
+                },
+            });
+        } catch (error) {
+            await sim.close();
+            throw error;
+        }
+        const sandbox = new Sandbox(host, sim, secret);
+        try {
+            sandbox.seed();
+            sandbox.recordEndpointCalls();
+            await sandbox.listen(options.port);
+        } catch (error) {
+            await sandbox.stop();
+            throw error;
+        }
+        return sandbox;
+    }
+
+    private seed(): void {
+        for (const department of DEPARTMENTS) {
+            this.host.rc.addDepartment(department);
+        }
+        this.sim.addContact({ ...SAMPLE_CONTACT });
+        this.sim.seedMessages(SAMPLE_CONTACT.uuid, sampleBotHistory());
+        this.knownContacts.set(SAMPLE_CONTACT.uuid, { name: SAMPLE_CONTACT.name, urn: SAMPLE_CONTACT.urns[0] });
+    }
+
+    /** host.listen(port), or any free port when that one is taken. */
+    private async listen(port: number): Promise<void> {
+        try {
+            await this.host.listen(port);
+        } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) {
+                throw error;
+            }
+            await this.host.listen(0);
+        }
+    }
+
+    /**
+     * Records every call to the app's endpoints (curl included) for the page. The harness has no hook
+     * for this, so the host's request handler (shared by its HTTP front and callApi) is wrapped.
+     */
+    private recordEndpointCalls(): void {
+        const target = this.host as unknown as { handleAppRequest?: RequestHandler };
+        const original = target.handleAppRequest;
+        if (typeof original !== 'function') {
+            return;
+        }
+        const bound = original.bind(this.host);
+        target.handleAppRequest = async (method, path, headers, body) => {
+            const started = Date.now();
+            const reply = await bound(method, path, headers, body);
+            const call: EndpointCall = {
+                seq: ++this.callSeq,
+                time: started,
+                method: method.toUpperCase(),
+                path,
+                status: reply.status,
+                request: body?.length ? parseMaybeJson(body.toString('utf8')) : undefined,
+                response: parseMaybeJson(reply.body.toString('utf8')),
+                ms: Date.now() - started,
+            };
+            this.learnContact(call);
+            this.endpointCalls.push(call);
+            if (this.endpointCalls.length > MAX_CALLS) {
+                this.endpointCalls.splice(0, this.endpointCalls.length - MAX_CALLS);
+            }
+            return reply;
+        };
+    }
+
+    /** Which contact a room belongs to: any answer with a room_id to a body naming contact.uuid. */
+    private learnContact(call: EndpointCall): void {
+        const request = call.request as { contact?: { uuid?: unknown; name?: unknown; urn?: unknown } } | undefined;
+        const response = call.response as { room_id?: unknown } | undefined;
+        const uuid = request?.contact?.uuid;
+        if (call.status >= 300 || typeof uuid !== 'string' || typeof response?.room_id !== 'string') {
+            return;
+        }
+        this.roomContacts.set(response.room_id, uuid);
+        if (!this.knownContacts.has(uuid) && !this.sim.contacts.get(uuid)?.name) {
+            const name = typeof request?.contact?.name === 'string' ? request.contact.name : null;
+            const urn = typeof request?.contact?.urn === 'string' ? request.contact.urn : null;
+            this.knownContacts.set(uuid, { name, urn });
+        }
+    }
+
+    public get apiBaseUrl(): string {
+        return this.host.apiBaseUrl;
+    }
+
+    public async stop(): Promise<void> {
+        await this.host.stop().catch(() => undefined);
+        await this.sim.close().catch(() => undefined);
+    }
+
+    // ------------------------------------------------------------------ agent side (Rocket.Chat UI)
+
+    private async agentAction<T>(run: () => Promise<T>): Promise<T> {
+        try {
+            return await run();
+        } catch (error) {
+            throw new ActionError(errorText(error));
+        }
+    }
+
+    private room(roomId: string): RcRoom {
+        const room = this.host.rc.room(roomId);
+        if (!room) {
+            throw new ActionError(`no room ${roomId}`, 404);
+        }
+        return room;
+    }
+
+    private agent(username: string): RcUser {
+        const user = this.host.rc.userByUsername(username);
+        if (!user) {
+            throw new ActionError(`no agent ${username}`, 404);
+        }
+        return user;
+    }
+
+    public take(roomId: string, agent: string): Promise<RcRoom> {
+        this.room(roomId);
+        this.agent(agent);
+        return this.agentAction(() => this.host.rc.takeRoom(roomId, agent));
+    }
+
+    public reply(roomId: string, agent: string, text: string): Promise<RcMessage> {
+        if (!text.trim()) {
+            throw new ActionError('type a message first');
+        }
+        return this.agentAction(() => this.host.rc.agentSendMessage(roomId, agent, text));
+    }
+
+    public async sendFile(roomId: string, agent: string, file: { filename: string; contentType?: string; base64: string; text?: string }): Promise<RcMessage> {
+        const buffer = Buffer.from(file.base64, 'base64');
+        if (!file.filename || !buffer.length) {
+            throw new ActionError('choose a non-empty file');
+        }
+        const { message } = await this.agentAction(() =>
+            this.host.rc.agentSendFile(roomId, agent, { filename: file.filename, contentType: file.contentType || undefined, buffer, text: file.text || undefined }),
+        );
+        return message;
+    }
+
+    /** Edits the agent's last (non-system) message in the room. */
+    public editLast(roomId: string, agent: string, text: string): Promise<RcMessage> {
+        const user = this.agent(agent);
+        const last = this.host.rc
+            .messagesOf(this.room(roomId)._id)
+            .filter((m) => !m.t && m.u._id === user._id)
+            .pop();
+        if (!last) {
+            throw new ActionError(`${agent} has written nothing in this room yet`);
+        }
+        if (!text.trim()) {
+            throw new ActionError('type the new text first');
+        }
+        return this.agentAction(() => this.host.rc.agentEditMessage(last._id, text, agent));
+    }
+
+    public transfer(roomId: string, agent: string, to: { department?: string; agent?: string }): Promise<boolean> {
+        if (!to.department && !to.agent) {
+            throw new ActionError('choose a department or an agent');
+        }
+        this.room(roomId);
+        return this.agentAction(() => this.host.rc.agentTransfer(roomId, to, agent));
+    }
+
+    public close(roomId: string, agent: string, comment?: string): Promise<void> {
+        this.room(roomId);
+        return this.agentAction(() => this.host.rc.agentClose(roomId, agent, comment || undefined));
+    }
+
+    public setAgentOnline(username: string, online: boolean): void {
+        this.agent(username);
+        this.host.rc.setAgentOnline(username, online);
+    }
+
+    // ------------------------------------------------------------------ contact side (RapidPro webhooks, over HTTP)
+
+    /** Calls an app endpoint over HTTP with the bridge secret, exactly as a RapidPro Call Webhook does. */
+    public async callEndpoint(endpoint: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<ContactCallResult> {
+        const response = await fetch(`${this.apiBaseUrl}/${endpoint}`, {
+            method,
+            headers: { Authorization: `Token ${this.secret}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+            body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: response.status, body: parseMaybeJson(await response.text()) };
+    }
+
+    public contact(uuid: string): { uuid: string; name?: string; urn?: string } {
+        const known = this.knownContacts.get(uuid) ?? this.sim.contacts.get(uuid);
+        const urn = known && 'urns' in known ? known.urns[0] : known?.urn;
+        return { uuid, name: known?.name ?? undefined, urn: urn ?? undefined };
+    }
+
+    /** A new contact (or a known one) handed over by a flow, with the optional handoff keys. */
+    public async handoff(input: { uuid?: string; name?: string; urn?: string; department?: string; text?: string; history?: boolean; language?: string }): Promise<ContactCallResult> {
+        const uuid = input.uuid?.trim() || randomUUID();
+        const known = this.contact(uuid);
+        const name = input.name?.trim() || known.name || `Contact ${uuid.slice(0, 4)}`;
+        const urn = input.urn?.trim() || known.urn || `whatsapp:55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+        this.knownContacts.set(uuid, { name, urn });
+        const contact: Record<string, unknown> = { uuid, name, urn };
+        if (input.language) {
+            contact.language = input.language;
+        }
+        const extra: Record<string, unknown> = {};
+        if (input.department) {
+            extra.department = input.department;
+        }
+        if (input.text?.trim()) {
+            extra.text = input.text;
+        }
+        if (input.history) {
+            extra.history = true;
+        }
+        const body = { ...defaultWebhookBody({ uuid }), contact, ...extra };
+        return this.callEndpoint('handoff', body);
+    }
+
+    /** The contact writes (the body a flow's "Call Webhook" sends after a "Wait for response"). */
+    public async contactMessage(input: { uuid: string; text?: string; samples?: string[] }): Promise<ContactCallResult> {
+        const contact = this.contact(input.uuid);
+        const attachments = (input.samples ?? []).map((name) => {
+            const type = name.endsWith('.png') ? 'image/png' : 'text/plain';
+            return `${type}:${this.samplesBaseUrl}/samples/${encodeURIComponent(name)}`;
+        });
+        return this.callEndpoint('message', {
+            contact: { uuid: contact.uuid, name: contact.name ?? null, urn: contact.urn ?? null },
+            text: input.text ?? '',
+            attachments,
+            message_id: randomUUID(),
+        });
+    }
+
+    public contactClose(uuid: string): Promise<ContactCallResult> {
+        return this.callEndpoint('close', defaultWebhookBody(this.contact(uuid)));
+    }
+
+    public contactTransfer(uuid: string, department: string): Promise<ContactCallResult> {
+        return this.callEndpoint('transfer', defaultWebhookBody(this.contact(uuid), { department }));
+    }
+
+    public contactStatus(uuid: string): Promise<ContactCallResult> {
+        return this.callEndpoint(`status?contact=${encodeURIComponent(uuid)}`);
+    }
+
+    // ------------------------------------------------------------------ RapidPro simulator controls
+
+    public setRapidProDown(down: boolean): void {
+        this.sim.setDown(down);
+    }
+
+    public failNextRapidProCall(status: number): void {
+        this.sim.failNext(1, status === 429 ? { status, retryAfter: 5 } : { status });
+    }
+
+    // ------------------------------------------------------------------ state for the page
+
+    /**
+     * room id -> contact uuid: what the sandbox learnt from handoff answers, completed with the app's
+     * open conversations (any persistence record holding contactUuid and roomId).
+     */
+    private contactUuidsByRoom(): Map<string, string> {
+        const map = new Map<string, string>();
+        for (const record of this.host.persistence()) {
+            const data = record.data as { contactUuid?: unknown; roomId?: unknown };
+            if (typeof data.contactUuid === 'string' && typeof data.roomId === 'string') {
+                map.set(data.roomId, data.contactUuid);
+            }
+        }
+        for (const [roomId, uuid] of this.roomContacts) {
+            map.set(roomId, uuid);
+        }
+        return map;
+    }
+
+    private messageView(message: RcMessage): MessageView {
+        const rc = this.host.rc;
+        const user = rc.users.get(message.u._id);
+        let kind: MessageKind = 'agent';
+        if (message.t) {
+            kind = 'system';
+        } else if (message.token) {
+            kind = 'contact';
+        } else if (user?.type === 'app' || user?.type === 'bot') {
+            kind = 'app';
+        }
+        const upload = message.file ? rc.uploads.get(message.file._id) : undefined;
+        return {
+            id: message._id,
+            kind,
+            author: message.alias || message.u.name || message.u.username,
+            username: message.u.username,
+            text: message.msg,
+            ts: message.ts.toISOString(),
+            edited: !!message.editedAt,
+            systemType: message.t,
+            file: upload ? { id: upload._id, name: upload.name, type: upload.type, url: `/files/${upload._id}/${encodeURIComponent(upload.name)}` } : undefined,
+        };
+    }
+
+    private roomView(room: RcRoom, uuidsByRoom: Map<string, string>): RoomView {
+        const rc = this.host.rc;
+        const visitor = room.v ? rc.visitorsById.get(room.v._id) : undefined;
+        const status: RoomView['status'] = !room.open ? 'closed' : room.servedBy ? 'open' : 'queued';
+        return {
+            id: room._id,
+            status,
+            department: room.departmentId ? rc.departments.get(room.departmentId)?.name ?? room.departmentId : null,
+            contactName: room.fname || visitor?.name || room.v?.username || 'visitor',
+            contactUuid: uuidsByRoom.get(room._id) ?? null,
+            agent: room.servedBy?.username ?? null,
+            startedAt: room.ts.toISOString(),
+            closedAt: room.closedAt ? room.closedAt.toISOString() : null,
+            closer: room.closer ?? null,
+            closedBy: room.closer === 'visitor' ? 'contact' : room.closedBy?.username ?? null,
+            messages: rc.messagesOf(room._id).map((m) => this.messageView(m)),
+        };
+    }
+
+    public state(): SandboxState {
+        const { host, sim } = this;
+        const rc = host.rc;
+        const uuidsByRoom = this.contactUuidsByRoom();
+        const rooms = rc.rooms
+            .filter((r) => r.t === 'l')
+            .sort((a, b) => b.ts.getTime() - a.ts.getTime())
+            .map((r) => this.roomView(r, uuidsByRoom));
+        const agents = [...rc.users.values()]
+            .filter((u) => u.roles.includes('livechat-agent'))
+            .map((u) => ({
+                username: u.username,
+                name: u.name,
+                online: rc.isAgentOnline(u),
+                departments: rc.departmentAgents.filter((da) => da.agentId === u._id).map((da) => rc.departments.get(da.departmentId)?.name ?? da.departmentId),
+            }));
+        const contacts = new Map<string, { uuid: string; name: string | null; urn: string | null }>();
+        for (const [uuid, c] of this.knownContacts) {
+            contacts.set(uuid, { uuid, ...c });
+        }
+        for (const room of rooms) {
+            if (room.contactUuid && !contacts.has(room.contactUuid)) {
+                contacts.set(room.contactUuid, { uuid: room.contactUuid, name: room.contactName, urn: null });
+            }
+        }
+        // Recurring jobs (the outbox sweep) are always there; count the one-time ones (deliveries, retries).
+        const pending = host.scheduler.pendingJobs().filter((j) => !j.repeatInterval);
+        return {
+            app: {
+                id: host.appId,
+                name: host.appInfo.name,
+                version: host.appInfo.version,
+                apiBaseUrl: this.apiBaseUrl,
+                secret: this.secret,
+                routing: rc.options.routing,
+            },
+            agents,
+            departments: [...rc.departments.values()].map((d) => ({ id: d._id, name: d.name, enabled: d.enabled, online: rc.checkOnlineAgents(d._id) })),
+            contacts: [...contacts.values()],
+            rooms,
+            endpointCalls: this.endpointCalls.slice(-60).reverse(),
+            rapidpro: {
+                url: sim.url,
+                token: sim.token,
+                down: sim.isDown,
+                refusedConnections: sim.refusedConnections,
+                requests: sim.requests.slice(-MAX_REQUESTS).reverse().map((r) => ({
+                    seq: r.seq,
+                    time: r.time,
+                    method: r.method,
+                    path: r.path,
+                    query: r.query,
+                    status: r.status,
+                    bodyType: r.bodyType,
+                    body: r.body,
+                    response: r.responseBody,
+                    fault: r.fault,
+                })),
+                sentCount: sim.sent.length,
+                contacts: [...sim.contacts.values()].map((c) => ({ uuid: c.uuid, name: c.name, language: c.language, urns: c.urns, fields: c.fields })),
+                flowStarts: sim.flowStarts.map((f) => ({ uuid: f.uuid, flow: f.flow.name, contacts: f.contacts.map((c) => c.name ?? c.uuid), params: f.params, created_on: f.created_on })),
+                media: sim.media.map((m) => ({ uuid: m.uuid, filename: m.filename, content_type: m.content_type, size: m.size, url: m.url })),
+            },
+            jobs: {
+                pending: pending.length,
+                failed: host.scheduler.failedJobs().length,
+                nextRunAt: pending[0]?.nextRunAt ? pending[0].nextRunAt.toISOString() : null,
+                errors: host.scheduler.errors.slice(-5),
+            },
+            eventErrors: rc.eventErrors.slice(-5).map((e) => `${e.event}: ${errorText(e.error)}`),
+        };
+    }
+}
