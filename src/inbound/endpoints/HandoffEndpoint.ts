@@ -102,7 +102,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
         };
         await store.save(conversation);
 
-        await this.postAgentContext(ctx, fresh, visitor, request);
+        try {
+            await this.postAgentContext(ctx, fresh, visitor, request);
+        } catch (error) {
+            // The contact is handed over; a missing note must not turn that into a failure the flow retries.
+            services.log(`Handoff context not fully posted in room ${room.id}: ${error instanceof Error ? error.message : String(error)}`);
+        }
         await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, ctx.persis), request.contact.uuid, room.id,
             openingDrafts(config, request, fresh, conversation), { sendNow: false });
         return okResponse(describe(roomStatus(fresh), fresh, conversation));
