@@ -15,13 +15,7 @@ describe('agent messages reach the contact through RapidPro', () => {
         await rig?.stop();
     });
 
-    async function openChat(): Promise<{ contact: Contact; roomId: string }> {
-        const contact = rig.newContact();
-        const res = await rig.call('handoff', rig.defaultBody(contact));
-        await rig.host.rc.takeRoom(res.body.room_id, 'alice');
-        await rig.flush();
-        return { contact, roomId: res.body.room_id };
-    }
+    const openChat = () => rig.openChat();
 
     const sentTo = (contact: Contact) => rig.sim.sent.filter((m) => m.contact === contact.uuid);
 

@@ -55,7 +55,7 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
         expect(start).toHaveLength(1);
         expect(start[0].flow.uuid).toBe(CLOSE_FLOW);
         expect(start[0].params).toMatchObject({ room_id: roomId, closed_by: 'alice', agent: 'Alice Agent', department: null });
-        expect(typeof start[0].params.duration_seconds).toBe('number');
+        expect(typeof start[0].params!.duration_seconds).toBe('number');
 
         expect((await rig.call(`status?contact=${contact.uuid}`)).body.status).toBe('none');
         const next = await rig.call('handoff', rig.defaultBody(contact));

@@ -21,7 +21,7 @@ export async function startFileServer(files: Record<string, { contentType: strin
         url: `http://127.0.0.1:${port}`,
         hits,
         close: () => new Promise<void>((resolve) => {
-            server.closeAllConnections();
+            (server as http.Server & { closeAllConnections(): void }).closeAllConnections();
             server.close(() => resolve());
         }),
     };

@@ -20,6 +20,8 @@ export interface BridgeRig {
     newContact(overrides?: Partial<Contact>): Contact;
     /** RapidPro's default Call Webhook body for a contact. */
     defaultBody(contact: Contact, extra?: Record<string, unknown>): Record<string, unknown>;
+    /** Hands a new contact over and lets an agent take the room. */
+    openChat(agent?: string): Promise<{ contact: Contact; roomId: string }>;
     /** Sends what is due in the outbox (scheduled drains) by advancing the virtual clock. */
     flush(ms?: number): Promise<void>;
     stop(): Promise<void>;
@@ -57,7 +59,7 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
     for (const department of options.departments || DEFAULT_DEPARTMENTS) {
         host.rc.addDepartment(department);
     }
-    return {
+    const rig: BridgeRig = {
         host,
         sim,
         call: (path, body, callOptions = {}) => host.callApi({
@@ -76,6 +78,16 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
             results: { symptom: { value: 'fever', category: 'Fever' } },
             ...extra,
         }),
+        openChat: async (agent = 'alice') => {
+            const contact = rig.newContact();
+            const res = await rig.call('handoff', rig.defaultBody(contact));
+            if (res.status !== 200) {
+                throw new Error(`handoff failed: ${res.status} ${res.raw}`);
+            }
+            await host.rc.takeRoom(res.body.room_id, agent);
+            await rig.flush();
+            return { contact, roomId: res.body.room_id };
+        },
         flush: async (ms = 0) => {
             if (ms > 0) {
                 await host.clock.advance(ms);
@@ -88,4 +100,5 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
             await sim.close();
         },
     };
+    return rig;
 }
