@@ -54,8 +54,30 @@ export abstract class BridgeEndpoint extends ApiEndpoint {
         return this.dispatch('post', request, read, modify, http, persis);
     }
 
+    // A webhook set to another method gets a JSON 405 (undeclared methods would make the engine answer 500).
+    async put(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+        return this.dispatch('put', request, read, modify, http, persis);
+    }
+
+    async patch(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+        return this.dispatch('patch', request, read, modify, http, persis);
+    }
+
+    async delete(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+        return this.dispatch('delete', request, read, modify, http, persis);
+    }
+
+    async head(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+        const response = await this.dispatch('head', request, read, modify, http, persis);
+        return { status: response.status, headers: response.headers }; // HEAD answers carry no body
+    }
+
+    async options(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+        return this.dispatch('options', request, read, modify, http, persis);
+    }
+
     private async dispatch(
-        method: 'get' | 'post',
+        method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options',
         request: IApiRequest,
         read: IRead,
         modify: IModify,
@@ -68,7 +90,7 @@ export abstract class BridgeEndpoint extends ApiEndpoint {
             if (auth !== 'ok') {
                 return authErrorResponse(auth);
             }
-            const handler = method === 'get' ? this.handleGet : this.handlePost;
+            const handler = method === 'get' ? this.handleGet : method === 'post' ? this.handlePost : undefined;
             if (!handler) {
                 return errorResponse('method_not_allowed', `Use ${this.supportedMethods()} for ${this.path}.`);
             }

@@ -19,8 +19,9 @@ import { BridgeRig, SECRET, startBridge } from './support/rig';
  * Then valid-but-odd bodies (unicode, emoji, unknown keys) must succeed.
  *
  * Not generated: a `__proto__` key (Apps-Engine 1.62 crashes the Deno runtime on it, see docs/ENGINE.md)
- * and nesting deeper than ~95 levels (the engine's msgpack encoder refuses it before the app runs; a
- * separate test below pins that upstream behaviour).
+ * and bodies nested deeper than ~95 levels (the engine's msgpack encoder, maxDepth 100, refuses the
+ * JSON-RPC message carrying the request before the app runs: Rocket.Chat answers 500; a separate test
+ * below pins that upstream behaviour). Generated nesting stays at 12..90 levels.
  *
  * FUZZ_SCALE=2 (env) doubles every run count; FUZZ_SEED pins the seed.
  */
@@ -28,9 +29,13 @@ import { BridgeRig, SECRET, startBridge } from './support/rig';
 const SCALE = Number(process.env.FUZZ_SCALE || '1');
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-const fcOptions = (numRuns: number) => ({ numRuns: runs(numRuns), seed: SEED, endOnFailure: false });
+/**
+ * A property stops early (and passes, with fewer runs: the summary shows the real counts) after 40 s, so
+ * a loaded machine (these have 2 CPUs shared with other test runs) slows the file down without failing it.
+ */
+const fcOptions = (numRuns: number) => ({ numRuns: runs(numRuns), seed: SEED, interruptAfterTimeLimit: 40000, markInterruptAsFailure: false });
 
-const BAD_RUNS = 1500;
+const BAD_RUNS = 1200;
 const AUTH = { Authorization: `Token ${SECRET}` };
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const DELETE = Symbol('delete');
@@ -40,19 +45,20 @@ let rig: BridgeRig;
 // ------------------------------------------------------------------------------------------- bookkeeping
 
 type Kind = 'bad' | 'valid' | 'method';
-interface Tally { calls: number; bad: number; valid: number; method: number; fivexx: number; statuses: Record<number, number>; ms: number }
+interface Tally { calls: number; bad: number; valid: number; method: number; fivexx: number; fivexxBad: number; statuses: Record<number, number>; ms: number }
 const stats = new Map<string, Tally>();
 const fiveHundreds: string[] = [];
 
 function tally(path: string, kind: Kind, method: string, res: ApiResult): void {
     const endpoint = path.split('?')[0];
-    const t = stats.get(endpoint) || { calls: 0, bad: 0, valid: 0, method: 0, fivexx: 0, statuses: {}, ms: 0 };
+    const t = stats.get(endpoint) || { calls: 0, bad: 0, valid: 0, method: 0, fivexx: 0, fivexxBad: 0, statuses: {}, ms: 0 };
     t.calls++;
     t[kind]++;
     t.statuses[res.status] = (t.statuses[res.status] || 0) + 1;
     t.ms += res.ms;
     if (res.status >= 500) {
         t.fivexx++;
+        t.fivexxBad += kind === 'bad' ? 1 : 0;
         if (fiveHundreds.length < 20) {
             fiveHundreds.push(`${method} ${endpoint} -> ${res.status} ${res.raw.slice(0, 120)}`);
         }
@@ -413,13 +419,14 @@ function badCases(spec: EndpointSpec): fc.Arbitrary<BadCase> {
     );
 }
 
-const kindsSeen = new Map<string, Map<string, number>>();
+const kindsSeen = new Map<string, Map<string, { n: number; ms: number }>>();
 
 async function checkBad(c: BadCase): Promise<void> {
     const before = snapshot();
     const res = await send(c.req, 'bad');
-    const perPath = kindsSeen.get(c.req.path) || new Map<string, number>();
-    perPath.set(c.kind, (perPath.get(c.kind) || 0) + 1);
+    const perPath = kindsSeen.get(c.req.path) || new Map<string, { n: number; ms: number }>();
+    const seen = perPath.get(c.kind) || { n: 0, ms: 0 };
+    perPath.set(c.kind, { n: seen.n + 1, ms: seen.ms + res.ms });
     kindsSeen.set(c.req.path, perPath);
     expectRefused(res, c.req, c.field, c.wantStatus);
     expectNothingHappened(before, c.req, res);
@@ -427,34 +434,30 @@ async function checkBad(c: BadCase): Promise<void> {
 
 // ------------------------------------------------------------------------------------------- the tests
 
-jestSetup();
+beforeAll(async () => {
+    rig = await startBridge({ routing: 'manual', host: { runtimeTimeoutMs: 5000 } });
+    for (let i = 0; i < 3; i++) {
+        const contact = rig.newContact();
+        const res = await rig.call('handoff', rig.defaultBody(contact, { department: 'General' }));
+        expect(res.status).toBe(200);
+        anchors.push({ uuid: contact.uuid, roomId: res.body.room_id });
+    }
+});
 
-function jestSetup(): void {
-    beforeAll(async () => {
-        rig = await startBridge({ routing: 'manual', host: { runtimeTimeoutMs: 5000 } });
-        for (let i = 0; i < 3; i++) {
-            const contact = rig.newContact();
-            const res = await rig.call('handoff', rig.defaultBody(contact, { department: 'General' }));
-            expect(res.status).toBe(200);
-            anchors.push({ uuid: contact.uuid, roomId: res.body.room_id });
-        }
+afterAll(async () => {
+    const lines = [...stats.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([path, t]) => {
+        const statuses = Object.entries(t.statuses).map(([s, n]) => `${s}x${n}`).join(' ');
+        return `${path.padEnd(19)} ${String(t.calls).padStart(5)} calls (bad ${t.bad}, valid ${t.valid}, other methods ${t.method}), 5xx: ${t.fivexx} (from bad bodies: ${t.fivexxBad}), ` +
+            `statuses ${statuses}, ${(t.ms / Math.max(1, t.calls)).toFixed(2)} ms/call`;
     });
-
-    afterAll(async () => {
-        const lines = [...stats.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([path, t]) => {
-            const statuses = Object.entries(t.statuses).map(([s, n]) => `${s}x${n}`).join(' ');
-            return `${path.padEnd(19)} ${String(t.calls).padStart(5)} calls (bad ${t.bad}, valid ${t.valid}, other methods ${t.method}), 5xx: ${t.fivexx}, ` +
-                `statuses ${statuses}, ${(t.ms / Math.max(1, t.calls)).toFixed(2)} ms/call`;
-        });
-        const total = [...stats.values()].reduce((sum, t) => sum + t.calls, 0);
-        const total5xx = [...stats.values()].reduce((sum, t) => sum + t.fivexx, 0);
-        const kinds = [...kindsSeen.entries()].map(([path, m]) => `${path}: ${[...m.entries()].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-        // eslint-disable-next-line no-console
-        console.log([`fuzz summary: ${total} calls, ${total5xx} 5xx`, ...lines, 'bad request kinds:', ...kinds,
-            ...(fiveHundreds.length ? ['5xx seen (first 20):', ...fiveHundreds] : [])].join('\n'));
-        await rig?.stop();
-    });
-}
+    const total = [...stats.values()].reduce((sum, t) => sum + t.calls, 0);
+    const total5xx = [...stats.values()].reduce((sum, t) => sum + t.fivexx, 0);
+    const kinds = [...kindsSeen.entries()].map(([path, m]) => `${path}: ${[...m.entries()].map(([k, v]) => `${k} ${v.n} (${(v.ms / v.n).toFixed(1)} ms)`).join(', ')}`);
+    // eslint-disable-next-line no-console
+    console.log([`fuzz summary: ${total} calls, ${total5xx} 5xx`, ...lines, 'bad request kinds:', ...kinds,
+        ...(fiveHundreds.length ? ['5xx seen (first 20):', ...fiveHundreds] : [])].join('\n'));
+    await rig?.stop();
+});
 
 describe('bad bodies are refused with a JSON 400 naming the field, and change nothing', () => {
     for (const name of ['handoff', 'registerClient', 'message', 'sendMessageToAgent', 'close', 'transfer', 'status']) {
@@ -500,7 +503,8 @@ describe('GET status?contact=', () => {
     });
 
     it('answers where an anchor contact stands, whatever the case, padding, extra parameters or body', async () => {
-        const c = fc.tuple(fc.nat(anchors.length - 1), fc.boolean(), fc.constantFrom('', ' ', '%20', '+'), fc.array(param, { maxLength: 3 }), fc.option(A.junk(2), { nil: undefined }))
+        const c = fc.tuple(fc.nat(anchors.length - 1), fc.boolean(), fc.constantFrom('', ' ', '%20', '+'), fc.array(param, { maxLength: 3 }),
+            fc.option(fc.dictionary(A.safeKey, A.junk(2), { maxKeys: 3 }), { nil: undefined }))
             .map(([i, upper, pad, params, body]) => {
                 const uuid = upper ? anchors[i].uuid.toUpperCase() : anchors[i].uuid;
                 const extra = new URLSearchParams(params.map(([k, v]) => [`x${k}`, v])).toString();
@@ -511,7 +515,7 @@ describe('GET status?contact=', () => {
             const res = await send(req, 'valid');
             expect({ req: describeReq(req), status: res.status, body: res.body })
                 .toEqual({ req: describeReq(req), status: 200, body: { status: 'queued', room_id: anchor.roomId, agent: null, department: 'General' } });
-        }), fcOptions(300));
+        }), fcOptions(150));
     });
 });
 
@@ -547,7 +551,7 @@ describe('GET departments and GET health ignore bodies and queries; other method
                     expect(res.body.departments.map((d: { name: string }) => d.name).sort()).toEqual(['Cardiology', 'General', 'Night shift']);
                     expectNothingHappened(before, req, res);
                 }
-            }), fcOptions(500));
+            }), fcOptions(300));
         });
 
         it(`POST ${path} with random bodies: JSON 405 method_not_allowed, nothing happens`, async () => {
@@ -560,7 +564,7 @@ describe('GET departments and GET health ignore bodies and queries; other method
                     expect(res.body.status).toBe('method_not_allowed');
                 }
                 expectNothingHappened(before, req, res);
-            }), fcOptions(500));
+            }), fcOptions(400));
         });
     }
 });
@@ -576,21 +580,28 @@ describe('valid but odd bodies succeed', () => {
     );
     const languageArb = fc.option(fc.oneof(fc.constantFrom('en', 'pt-BR', 'es', 'fra', 'por', 'spa', 'zz', ''), A.printable(A.LIMITS.languageLength, { maxUnits: A.LIMITS.languageLength })), { nil: undefined });
 
-    function webhookBody(uuid: string) {
+    const scalar = fc.oneof(A.printable(40, { maxUnits: 1024 }), A.aNumber, fc.boolean(), fc.constant(null));
+
+    function webhookBody(uuid: string, handoffOptions: boolean) {
         return fc.record({
             contact: fc.record({ uuid: fc.constant(uuid), name: nameArb, urn: urnArb, language: languageArb }, { requiredKeys: ['uuid'] }),
+            // The handoff's own optional fields (no attachments: their download would leave the machine).
+            department: handoffOptions ? fc.constantFrom<unknown>('General', 'Cardiology', '  ', null) : fc.constant(undefined),
+            text: handoffOptions ? fc.oneof(A.wellFormedText(300), fc.constant(null)) : fc.constant(undefined),
+            fields: handoffOptions ? fc.dictionary(A.goodFieldKey, scalar, { maxKeys: 5 }) : fc.constant(undefined),
+            history: handoffOptions ? fc.constantFrom<unknown>(true, false, 'true', 'false', null) : fc.constant(undefined),
             flow: fc.option(fc.record({ uuid: fc.uuid(), name: A.printable(40, { maxUnits: 256 }) }), { nil: undefined }),
             results: A.validResults,
             path: fc.option(fc.array(A.junk(2), { maxLength: 3 }), { nil: undefined }),
             run: fc.option(fc.record({ uuid: fc.uuid(), created_on: fc.constant('2024-05-01T10:00:00.000Z') }), { nil: undefined }),
             channel: fc.option(fc.record({ uuid: fc.uuid(), name: A.printable(20) }), { nil: undefined }),
             extra: extras,
-        }, { requiredKeys: ['contact', 'results', 'extra'] }).map(({ extra, ...body }) => ({ ...extra, ...JSON.parse(JSON.stringify(body)) }));
+        }, { requiredKeys: ['contact', 'results', 'extra'] }).map(({ extra, ...body }) => ({ ...extra, ...JSON.parse(JSON.stringify(body)) }) as Record<string, unknown>);
     }
 
-    for (const [path, numRuns] of [['handoff', 150], ['registerClient', 50]] as Array<[string, number]>) {
+    for (const [path, numRuns] of [['handoff', 100], ['registerClient', 30]] as Array<[string, number]>) {
         it(`POST ${path}: RapidPro's default webhook body with random names, URNs and results opens a room for a fresh contact`, async () => {
-            const c = fc.uuid().chain((uuid) => webhookBody(uuid));
+            const c = fc.tuple(fc.uuid(), fc.boolean()).chain(([uuid, options]) => webhookBody(uuid, options));
             await fc.assert(fc.asyncProperty(c, async (body) => {
                 const uuid = (body.contact as { uuid: string }).uuid.toLowerCase();
                 const fresh = !seenContacts.has(uuid);
@@ -632,7 +643,7 @@ describe('valid but odd bodies succeed', () => {
             if (!duplicate) {
                 expect({ where, msg: posted[posted.length - 1].msg }).toEqual({ where, msg: text.trim() });
             }
-        }), fcOptions(300));
+        }), fcOptions(150));
     });
 
     it('POST sendMessageToAgent: the text in results.clientmessage is posted', async () => {
@@ -662,7 +673,7 @@ describe('valid but odd bodies succeed', () => {
             expect({ where: describeReq(req), status: res.status, body: res.body })
                 .toEqual({ where: describeReq(req), status: 200, body: { status: 'queued', room_id: anchor.roomId, agent: null, department: 'General' } });
             expectNothingHappened(before, req, res);
-        }), fcOptions(300));
+        }), fcOptions(150));
     });
 
     it('POST close and transfer for a contact without a chat: JSON 404 no_chat, nothing happens', async () => {
@@ -677,7 +688,7 @@ describe('valid but odd bodies succeed', () => {
             expectRefused(res, req, undefined, 404);
             expect(res.body.status).toBe('no_chat');
             expectNothingHappened(before, req, res);
-        }), fcOptions(300));
+        }), fcOptions(200));
     });
 
     it('POST transfer of an anchor to a department that does not exist: JSON 404 unknown_department, the room stays', async () => {

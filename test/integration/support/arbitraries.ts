@@ -206,7 +206,7 @@ export const badAttachments = (options: { urlChecked: boolean }): fc.Arbitrary<u
 export const badHistory: fc.Arbitrary<unknown> = fc.oneof(aNumber, anArray, anObject, fc.string().filter((s) => s !== 'true' && s !== 'false'),
     fc.constantFrom('TRUE', 'yes', '1', ' true', 'false '));
 
-const goodFieldKey = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/).filter(isSafeKey);
+export const goodFieldKey = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/).filter(isSafeKey);
 const badFieldKey = fc.oneof(garbage(12), fc.constantFrom('', ' x', '-x', '.x', 'a/b', 'a:b', 'k'.repeat(65), 'ü', 'a\u0000', '$set', 'a[b]'))
     .filter((key) => !FIELD_KEY_RE.test(key) && isSafeKey(key));
 
