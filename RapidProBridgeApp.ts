@@ -91,8 +91,16 @@ export class RapidProBridgeApp extends App implements
         this.services.configCache.invalidate();
     }
 
+    async checkPostMessageSent(message: IMessage): Promise<boolean> {
+        return this.agentMessages.shouldHandle(message);
+    }
+
     async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
         await this.agentMessages.onMessageSent(message, read, http, persis, modify);
+    }
+
+    async checkPostMessageUpdated(message: IMessage): Promise<boolean> {
+        return this.agentMessages.shouldHandle(message);
     }
 
     async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {

@@ -13,6 +13,8 @@ export class BridgeServices {
     readonly queue: DeliveryQueue;
     /** Serializes the work on one contact inside this instance (handoff, message, close, transfer). */
     readonly contactMutex = new KeyedMutex();
+    /** Keeps one room's agent messages in the order Rocket.Chat reported them (taken before any await). */
+    readonly roomMutex = new KeyedMutex();
     readonly visitorTokens = new VisitorTokens();
 
     constructor(

@@ -14,6 +14,30 @@ export interface Conversation {
     openedAt: number;
     /** The agent the contact was last told about, so the "agent assigned" notice goes out once. */
     announcedAgentId?: string;
+    /**
+     * Calls of an earlier chat were still waiting for RapidPro when this chat opened: this chat's
+     * messages then always queue behind the contact's whole outbox (see DeliveryQueue).
+     */
+    outboxBacklog?: boolean;
+}
+
+/** Message ids the contact's room already got, newest last, kept in one record per contact. */
+export interface SeenMessages {
+    record: 'seen-messages';
+    contactUuid: string;
+    entries: Array<{ id: string; roomMessageId?: string }>;
+}
+
+/** Enough to cover RapidPro's webhook retries (a few, seconds apart) with room to spare. */
+const SEEN_KEPT = 200;
+
+function isConversation(record: object): record is Conversation {
+    const candidate = record as Partial<Conversation> & { kind?: unknown; record?: unknown };
+    return typeof candidate.roomId === 'string' && typeof candidate.openedAt === 'number' && candidate.kind === undefined && candidate.record === undefined;
+}
+
+function isSeenMessages(record: object): record is SeenMessages {
+    return (record as Partial<SeenMessages>).record === 'seen-messages';
 }
 
 /** A handoff in progress for a contact, so concurrent calls on other instances do not open a second room. */
@@ -55,13 +79,33 @@ export class ConversationStore {
     }
 
     async findByContact(contactUuid: string): Promise<Conversation | undefined> {
-        const records = await this.reader.readByAssociation(ConversationStore.contactKey(contactUuid)) as Conversation[];
-        return newest(records);
+        return (await this.findByContactWithSeen(contactUuid)).conversation;
+    }
+
+    /** The conversation and the message ids already posted, in one read (both carry the contact key). */
+    async findByContactWithSeen(contactUuid: string): Promise<{ conversation?: Conversation; seen: SeenMessages }> {
+        const records = await this.reader.readByAssociation(ConversationStore.contactKey(contactUuid));
+        const seen = records.filter(isSeenMessages)[0];
+        return {
+            conversation: newest(records.filter(isConversation)),
+            seen: seen || { record: 'seen-messages', contactUuid, entries: [] },
+        };
     }
 
     async findByRoom(roomId: string): Promise<Conversation | undefined> {
-        const records = await this.reader.readByAssociation(ConversationStore.roomKey(roomId)) as Conversation[];
-        return newest(records);
+        return (await this.findByRoomWithOutbox(roomId)).conversation;
+    }
+
+    /**
+     * The room's conversation and how many of its calls wait in the outbox, in one read: outbox
+     * items carry the room key too (see DeliveryQueue).
+     */
+    async findByRoomWithOutbox(roomId: string): Promise<{ conversation?: Conversation; pendingCalls: number }> {
+        const records = await this.reader.readByAssociation(ConversationStore.roomKey(roomId));
+        return {
+            conversation: newest(records.filter(isConversation)),
+            pendingCalls: records.filter((record) => (record as { kind?: unknown }).kind !== undefined).length,
+        };
     }
 
     async save(conversation: Conversation): Promise<void> {
@@ -97,34 +141,23 @@ export class ConversationStore {
 
     // Message ids already posted, so a webhook retried by RapidPro does not post twice.
 
-    private static seenKey(contactUuid: string, messageId: string): RocketChatAssociationRecord {
-        return misc(`seen:${contactUuid}:${messageId}`);
+    private static seenKey(contactUuid: string): RocketChatAssociationRecord {
+        return misc(`seen-messages:${contactUuid}`);
     }
 
-    private static seenContactKey(contactUuid: string): RocketChatAssociationRecord {
-        return misc(`seen:${contactUuid}`);
-    }
-
-    async findSeenMessage(contactUuid: string, messageId: string): Promise<{ messageId: string; roomMessageId?: string } | undefined> {
-        const records = await this.reader.readByAssociation(ConversationStore.seenKey(contactUuid, messageId)) as Array<{ messageId: string; roomMessageId?: string }>;
-        return records[0];
-    }
-
-    async markMessageSeen(contactUuid: string, messageId: string, roomMessageId?: string): Promise<void> {
-        await this.persistence().updateByAssociations(
-            [ConversationStore.seenContactKey(contactUuid), ConversationStore.seenKey(contactUuid, messageId)],
-            { messageId, roomMessageId, at: Date.now() },
-            true,
-        );
+    async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string): Promise<void> {
+        const entries = seen.entries.concat([{ id: messageId, roomMessageId }]).slice(-SEEN_KEPT);
+        const record: SeenMessages = { record: 'seen-messages', contactUuid: seen.contactUuid, entries };
+        await this.persistence().updateByAssociations([ConversationStore.contactKey(seen.contactUuid), ConversationStore.seenKey(seen.contactUuid)], record, true);
     }
 
     async forgetSeenMessages(contactUuid: string): Promise<void> {
-        await this.persistence().removeByAssociation(ConversationStore.seenContactKey(contactUuid));
+        await this.persistence().removeByAssociation(ConversationStore.seenKey(contactUuid));
     }
 }
 
-function newest(records: Conversation[] | undefined): Conversation | undefined {
-    if (!records || records.length === 0) {
+function newest(records: Conversation[]): Conversation | undefined {
+    if (records.length === 0) {
         return undefined;
     }
     return records.reduce((a, b) => (b.openedAt > a.openedAt ? b : a));

@@ -5,6 +5,7 @@ import { randomBytes } from 'crypto';
 import { isMediaTypeAcceptedByRapidPro, RAPIDPRO_MAX_MEDIA_BYTES } from '../lib/media';
 import { nextDelayMs } from '../lib/retryPolicy';
 import { BridgeConfig } from '../settings/BridgeConfig';
+import { ConversationStore } from './ConversationStore';
 import { KeyedMutex } from './KeyedMutex';
 import { RapidProClient, RapidProOutcome } from './RapidProClient';
 import { RoomNotifier } from './RoomNotifier';
@@ -49,6 +50,13 @@ export interface DeliveryContext {
     config: BridgeConfig;
 }
 
+export interface EnqueueOptions {
+    /** Try now, within this call (an event), or leave it to a job (a webhook RapidPro waits on). */
+    sendNow: boolean;
+    /** The caller read that nothing of this contact waits in the outbox: no need to read it again. */
+    outboxKnownEmpty?: boolean;
+}
+
 type AttemptResult = { kind: 'done' } | { kind: 'retry'; retryAfterMs?: number; reason: string } | { kind: 'rejected'; reason: string };
 
 const LEASE_MS = 60000;
@@ -65,8 +73,14 @@ function contactKey(contactUuid: string): RocketChatAssociationRecord {
     return misc(`outbox:${contactUuid}`);
 }
 
-function associations(item: { id: string; contactUuid: string }): RocketChatAssociationRecord[] {
-    return [ALL_ITEMS, contactKey(item.contactUuid), misc(`outbox-item:${item.id}`)];
+/**
+ * Items are found by contact (the drain), by id, and by room: the room key is the one the
+ * conversation record has, so an agent message reads its conversation and the room's waiting calls
+ * in one go.
+ */
+function associations(item: { id: string; contactUuid: string; roomId?: string }): RocketChatAssociationRecord[] {
+    const keys = [ALL_ITEMS, contactKey(item.contactUuid), misc(`outbox-item:${item.id}`)];
+    return item.roomId ? keys.concat([ConversationStore.roomKey(item.roomId)]) : keys;
 }
 
 /**
@@ -91,12 +105,32 @@ export class DeliveryQueue {
         contactUuid: string,
         roomId: string | undefined,
         drafts: OutboundDraft[],
-        options: { sendNow: boolean } = { sendNow: true },
+        options: EnqueueOptions = { sendNow: true },
     ): Promise<void> {
         if (drafts.length === 0) {
             return;
         }
+        if (options.sendNow && options.outboxKnownEmpty) {
+            // Nothing of this contact waits: write these calls, then send them, with no read between.
+            await this.mutex.run(contactUuid, async () => {
+                const created = await this.create(ctx, contactUuid, roomId, drafts, true);
+                await this.sendInOrder(ctx, contactUuid, created, {});
+            });
+            return;
+        }
         const now = this.now();
+        await this.create(ctx, contactUuid, roomId, drafts, options.sendNow);
+        if (options.sendNow) {
+            await this.drain(ctx, contactUuid);
+        } else {
+            await this.scheduleDrain(ctx, contactUuid, now);
+        }
+    }
+
+    /** Writes the drafts as outbox items, in order; leased to this instance when it sends them now. */
+    private async create(ctx: DeliveryContext, contactUuid: string, roomId: string | undefined, drafts: OutboundDraft[], leased: boolean): Promise<OutboxItem[]> {
+        const now = this.now();
+        const created: OutboxItem[] = [];
         for (const draft of drafts) {
             this.counter = (this.counter + 1) % 1000;
             const seq = now * 1000 + this.counter;
@@ -110,16 +144,13 @@ export class DeliveryQueue {
                 attempts: 0,
                 nextAttemptAt: now,
                 // Leased to this instance from birth when it is about to be sent from here.
-                leaseOwner: options.sendNow ? this.instanceId : undefined,
-                leaseUntil: options.sendNow ? now + LEASE_MS : undefined,
+                leaseOwner: leased ? this.instanceId : undefined,
+                leaseUntil: leased ? now + LEASE_MS : undefined,
             };
             await ctx.persis.createWithAssociations(item, associations(item));
+            created.push(item);
         }
-        if (options.sendNow) {
-            await this.drain(ctx, contactUuid);
-        } else {
-            await this.scheduleDrain(ctx, contactUuid, now);
-        }
+        return created;
     }
 
     /**
@@ -128,49 +159,74 @@ export class DeliveryQueue {
      * if this instance's clock is a little behind the one that ran the job.
      */
     async drain(ctx: DeliveryContext, contactUuid: string, options: { budgetMs?: number; dueBy?: number } = {}): Promise<void> {
-        const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
-        const clock = () => Math.max(this.now(), options.dueBy || 0);
         await this.mutex.run(contactUuid, async () => {
-            const started = this.now();
             const items = (await ctx.read.getPersistenceReader().readByAssociation(contactKey(contactUuid)) as OutboxItem[])
                 .sort((a, b) => a.seq - b.seq);
-            for (const item of items) {
-                const now = clock();
-                if (this.now() - started > budgetMs) {
-                    await this.scheduleDrain(ctx, contactUuid, now);
-                    return;
-                }
-                if (item.nextAttemptAt > now) {
-                    return; // its retry is scheduled; later items wait behind it
-                }
-                if (item.leaseOwner && item.leaseOwner !== this.instanceId && (item.leaseUntil || 0) > now) {
-                    await this.scheduleDrain(ctx, contactUuid, item.leaseUntil as number);
-                    return; // another instance is sending it right now
-                }
-                if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item, now))) {
-                    return; // another instance took it between our read and our write
-                }
-                const result = await this.attempt(ctx, item);
-                if (result.kind === 'retry') {
-                    const attempts = item.attempts + 1;
-                    if (clock() - item.createdAt >= ctx.config.retryMaxAgeMs) {
-                        await this.notifier.notifyAgent(ctx, item.roomId,
-                            `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`);
-                        await this.remove(ctx, item);
-                        continue;
-                    }
-                    const nextAttemptAt = clock() + nextDelayMs(attempts, result.retryAfterMs);
-                    const waiting: OutboxItem = { ...item, attempts, nextAttemptAt, leaseOwner: undefined, leaseUntil: undefined, lastError: result.reason };
-                    await ctx.persis.updateByAssociations(associations(waiting), waiting);
-                    await this.scheduleDrain(ctx, contactUuid, nextAttemptAt);
-                    return;
-                }
-                if (result.kind === 'rejected') {
-                    await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
-                }
-                await this.remove(ctx, item);
-            }
+            await this.sendInOrder(ctx, contactUuid, items, options);
         });
+    }
+
+    /** Whether any call of the contact waits in the outbox (a new chat's messages must queue behind it). */
+    async hasPending(read: IRead, contactUuid: string): Promise<boolean> {
+        return (await read.getPersistenceReader().readByAssociation(contactKey(contactUuid))).length > 0;
+    }
+
+    /** The loop of `drain`, over items already read (or just written). Runs under the contact's lock. */
+    private async sendInOrder(ctx: DeliveryContext, contactUuid: string, items: OutboxItem[], options: { budgetMs?: number; dueBy?: number }): Promise<void> {
+        const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
+        const clock = () => Math.max(this.now(), options.dueBy || 0);
+        const started = this.now();
+        for (let index = 0; index < items.length; index++) {
+            const item = items[index];
+            const now = clock();
+            if (this.now() - started > budgetMs) {
+                await this.stop(ctx, contactUuid, items.slice(index), now);
+                return;
+            }
+            if (item.nextAttemptAt > now) {
+                return; // its retry is scheduled; later items wait behind it
+            }
+            if (item.leaseOwner && item.leaseOwner !== this.instanceId && (item.leaseUntil || 0) > now) {
+                await this.scheduleDrain(ctx, contactUuid, item.leaseUntil as number);
+                return; // another instance is sending it right now
+            }
+            if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item, now))) {
+                return; // another instance took it between our read and our write
+            }
+            const result = await this.attempt(ctx, item);
+            if (result.kind === 'retry') {
+                const attempts = item.attempts + 1;
+                if (clock() - item.createdAt >= ctx.config.retryMaxAgeMs) {
+                    await this.notifier.notifyAgent(ctx, item.roomId,
+                        `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`);
+                    await this.remove(ctx, item);
+                    continue;
+                }
+                const nextAttemptAt = clock() + nextDelayMs(attempts, result.retryAfterMs);
+                const waiting: OutboxItem = { ...item, attempts, nextAttemptAt, leaseOwner: undefined, leaseUntil: undefined, lastError: result.reason };
+                await ctx.persis.updateByAssociations(associations(waiting), waiting);
+                await this.stop(ctx, contactUuid, items.slice(index + 1), nextAttemptAt);
+                return;
+            }
+            if (result.kind === 'rejected') {
+                await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
+            }
+            await this.remove(ctx, item);
+        }
+    }
+
+    /**
+     * Leaves the rest for a job at `at`: items this instance leased are released first, so whichever
+     * instance runs the job sends them without waiting for the lease to expire.
+     */
+    private async stop(ctx: DeliveryContext, contactUuid: string, rest: OutboxItem[], at: number): Promise<void> {
+        for (const item of rest) {
+            if (item.leaseOwner === this.instanceId) {
+                const released: OutboxItem = { ...item, leaseOwner: undefined, leaseUntil: undefined };
+                await ctx.persis.updateByAssociations(associations(released), released);
+            }
+        }
+        await this.scheduleDrain(ctx, contactUuid, at);
     }
 
     /** Contacts with items that are due and not being sent (for the periodic sweep). */

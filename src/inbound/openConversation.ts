@@ -1,11 +1,13 @@
 import { IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { Conversation, ConversationStore } from '../domain/ConversationStore';
+import { Conversation, ConversationStore, SeenMessages } from '../domain/ConversationStore';
 
 export interface OpenConversation {
     conversation: Conversation;
     room: ILivechatRoom;
+    /** Message ids the room already got (read along with the conversation). */
+    seen: SeenMessages;
 }
 
 /**
@@ -15,13 +17,13 @@ export interface OpenConversation {
  */
 export async function findOpenConversation(read: IRead, persis: IPersistence, contactUuid: string): Promise<OpenConversation | undefined> {
     const store = new ConversationStore(read.getPersistenceReader(), persis);
-    const conversation = await store.findByContact(contactUuid);
+    const { conversation, seen } = await store.findByContactWithSeen(contactUuid);
     if (!conversation) {
         return undefined;
     }
     const room = await read.getRoomReader().getById(conversation.roomId) as ILivechatRoom | undefined;
     if (room && room.isOpen !== false && !room.closedAt) {
-        return { conversation, room };
+        return { conversation, room, seen };
     }
     await store.removeContact(contactUuid);
     await store.forgetSeenMessages(contactUuid);

@@ -14,26 +14,45 @@ import { filesOf, whyNotForwarded } from './agentMessageFilter';
 export class AgentMessageHandler {
     constructor(private readonly services: BridgeServices) {}
 
-    async onMessageSent(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
-        const conversation = await this.bridgeConversation(message, read);
-        if (!conversation) {
-            return;
+    /** Cheap filter the engine calls first, so messages the bridge never forwards skip the rest. */
+    shouldHandle(message: IMessage): boolean {
+        return !whyNotForwarded(message, this.services.appId());
+    }
+
+    onMessageSent(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        if (!this.shouldHandle(message)) {
+            return Promise.resolve();
         }
-        const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        const files = await this.agentFiles(message, read);
-        const drafts = agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+        // The room's lock is taken before the first await, so its messages go out in the order sent.
+        return this.services.roomMutex.run(message.room.id, async () => {
+            const found = await this.bridgeConversation(message, read);
+            if (!found) {
+                return;
+            }
+            const ctx = await this.services.deliveryContext(read, modify, http, persis);
+            const files = await this.agentFiles(message, read);
+            const drafts = agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
+            await this.services.queue.enqueue(ctx, found.conversation.contactUuid, found.conversation.roomId, drafts, {
+                sendNow: true,
+                outboxKnownEmpty: found.outboxEmpty,
+            });
+        });
     }
 
     /** An edited agent message is sent again, marked as a correction (the `send_corrections` setting). */
-    async onMessageUpdated(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
-        if (!message.editedAt || !message.id) {
-            return; // not an edit: reactions, pins and link previews also update messages
+    onMessageUpdated(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        if (!message.editedAt || !message.id || !this.shouldHandle(message)) {
+            return Promise.resolve(); // not an edit: reactions, pins and link previews also update messages
         }
-        const conversation = await this.bridgeConversation(message, read);
-        if (!conversation) {
+        return this.services.roomMutex.run(message.room.id, () => this.sendCorrection(message, read, http, persis, modify));
+    }
+
+    private async sendCorrection(message: IMessage, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        const found = await this.bridgeConversation(message, read);
+        if (!found) {
             return;
         }
+        const { conversation } = found;
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         if (!ctx.config.sendCorrections || !(message.text && message.text.trim())) {
             return;
@@ -41,7 +60,7 @@ export class AgentMessageHandler {
         // Rocket.Chat may report the same edit more than once: send each edit once.
         const editKey = [
             new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`),
-            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edit:${message.id}:${new Date(message.editedAt).getTime()}`),
+            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edit:${message.id}:${new Date(message.editedAt as Date).getTime()}`),
         ];
         const seen = await read.getPersistenceReader().readByAssociation(editKey[1]);
         if (seen.length > 0) {
@@ -50,16 +69,17 @@ export class AgentMessageHandler {
         await persis.updateByAssociations(editKey, { messageId: message.id, at: Date.now() }, true);
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, { sendNow: true, outboxKnownEmpty: found.outboxEmpty });
     }
 
-    private async bridgeConversation(message: IMessage, read: IRead): Promise<Conversation | undefined> {
-        if (whyNotForwarded(message, this.services.appId())) {
+    /** The room's conversation, and whether its contact's outbox is empty, from one read. */
+    private async bridgeConversation(message: IMessage, read: IRead): Promise<{ conversation: Conversation; outboxEmpty: boolean } | undefined> {
+        const store = new ConversationStore(read.getPersistenceReader());
+        const { conversation, pendingCalls } = await store.findByRoomWithOutbox(message.room.id);
+        if (!conversation || conversation.roomId !== message.room.id) {
             return undefined;
         }
-        const store = new ConversationStore(read.getPersistenceReader());
-        const conversation = await store.findByRoom(message.room.id);
-        return conversation && conversation.roomId === message.room.id ? conversation : undefined;
+        return { conversation, outboxEmpty: pendingCalls === 0 && !conversation.outboxBacklog };
     }
 
     private async agentFiles(message: IMessage, read: IRead): Promise<AgentFile[]> {

@@ -147,6 +147,21 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         expect(textsTo(contact)).toEqual([]);
     });
 
+    it('keeps a new chat\'s messages behind the previous chat\'s calls that still wait', async () => {
+        const { contact, roomId } = await openChat();
+        await rig.host.updateSetting('notice_closed', 'Goodbye');
+        rig.sim.failNext(1, { status: 503, path: 'messages.json' });
+        await rig.host.rc.agentClose(roomId, 'alice');
+        const again = await rig.call('handoff', rig.defaultBody(contact));
+        expect(again.body.status).toBe('queued');
+        await rig.host.rc.takeRoom(again.body.room_id, 'bob');
+        await rig.host.rc.agentSendMessage(again.body.room_id, 'bob', 'Hello again, I am Bob');
+        expect(textsTo(contact)).toEqual([]);
+        await runRetries();
+        expect(textsTo(contact)).toEqual(['Goodbye', 'Hello again, I am Bob']);
+        await rig.host.updateSetting('notice_closed', '-');
+    });
+
     it('sends the contact fields and the close notice after the last agent message, in order', async () => {
         const { contact, roomId } = await openChat();
         await rig.host.updateSetting('notice_closed', 'Goodbye');

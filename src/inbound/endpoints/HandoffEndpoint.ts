@@ -99,6 +99,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
             departmentName: department ? department.name : undefined,
             openedAt: Date.now(),
             announcedAgentId: fresh.servedBy ? fresh.servedBy.id : undefined,
+            outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
         };
         await store.save(conversation);
 

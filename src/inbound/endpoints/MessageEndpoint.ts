@@ -30,18 +30,16 @@ export class MessageEndpoint extends BridgeEndpoint {
             if (!open) {
                 return errorResponse('no_chat', 'The contact has no open chat; hand them over first.');
             }
-            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
-            if (message.messageId) {
-                const seen = await store.findSeenMessage(contactUuid, message.messageId);
-                if (seen) {
-                    return okResponse({ status: 'duplicate', room_id: open.room.id, message_id: seen.roomMessageId || null });
-                }
+            const messageId = message.messageId;
+            const seen = messageId ? open.seen.entries.filter((entry) => entry.id === messageId)[0] : undefined;
+            if (seen) {
+                return okResponse({ status: 'duplicate', room_id: open.room.id, message_id: seen.roomMessageId || null });
             }
             const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.log);
             const posted = await poster.post(open.room, open.room.visitor, message.text, message.attachments);
             const firstId = posted.messageIds[0] || null;
-            if (message.messageId) {
-                await store.markMessageSeen(contactUuid, message.messageId, firstId || undefined);
+            if (messageId) {
+                await new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis).markMessageSeen(open.seen, messageId, firstId || undefined);
             }
             const body: Record<string, unknown> = { status: 'delivered', room_id: open.room.id, message_id: firstId };
             if (posted.attachmentsAsLinks > 0) {
