@@ -144,6 +144,10 @@ export class RapidProClient {
             const message = error instanceof Error ? error.message : String(error);
             return { kind: 'retry', reason: `RapidPro could not be reached (${redact(message, this.connection.token).slice(0, 160)})` };
         }
+        if (!response) {
+            // What the engine gives when the app lacks its `networking` permission.
+            return { kind: 'retry', reason: 'Rocket.Chat made no request (is the app\'s networking permission granted?)' };
+        }
         return classifyResponse<T>(response);
     }
 

@@ -379,3 +379,14 @@ describe('uploadMedia', () => {
         expect(outcome.reason).toContain('Unsupported file type.');
     });
 });
+
+describe('without the networking permission', () => {
+    it('retries later, naming the likely cause, when the engine answers with no response at all', async () => {
+        // The engine returns nothing (not an error) when the app lacks `networking`.
+        const silent = { get: async () => null, post: async () => null, put: async () => null, del: async () => null, patch: async () => null };
+        const client = new RapidProClient(silent as never, { baseUrl: 'http://127.0.0.1:9', token: TOKEN, timeoutMs: 1000 });
+        const outcome = await client.sendMessage({ contact: '5d3a1f3e-4b1c-4f7a-9a36-1b2c3d4e5f60', text: 'hi' });
+        expect(outcome.kind).toBe('retry');
+        expect(outcome.kind === 'retry' && outcome.reason).toMatch(/networking permission/);
+    });
+});
