@@ -60,8 +60,12 @@ export interface EnqueueOptions {
 type AttemptResult = { kind: 'done' } | { kind: 'retry'; retryAfterMs?: number; reason: string } | { kind: 'rejected'; reason: string };
 
 const LEASE_MS = 60000;
-/** Rocket.Chat gives an event or job call 30 s; stop sending in one call well before that. */
-export const DRAIN_BUDGET_MS = 18000;
+/**
+ * Rocket.Chat gives an event or job call 30 s. No new item is started after this much time, so the
+ * last attempt (a file: upload then message, each at most request_timeout_ms, capped at 10 s) still
+ * ends in time and well within the 60 s lease.
+ */
+export const DRAIN_BUDGET_MS = 5000;
 
 function misc(key: string): RocketChatAssociationRecord {
     return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, key);
@@ -92,7 +96,8 @@ function associations(item: { id: string; contactUuid: string; roomId?: string }
 export class DeliveryQueue {
     private readonly instanceId = randomBytes(8).toString('hex');
     private readonly mutex = new KeyedMutex();
-    private counter = 0;
+    /** Last sequence number handed out: strictly increasing in this instance, close to time across instances. */
+    private lastSeq = 0;
 
     constructor(private readonly notifier: RoomNotifier, private readonly now: () => number = Date.now) {}
 
@@ -132,8 +137,7 @@ export class DeliveryQueue {
         const now = this.now();
         const created: OutboxItem[] = [];
         for (const draft of drafts) {
-            this.counter = (this.counter + 1) % 1000;
-            const seq = now * 1000 + this.counter;
+            const seq = this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
             const item: OutboxItem = {
                 ...draft,
                 id: `${seq}-${randomBytes(4).toString('hex')}`,
@@ -184,14 +188,14 @@ export class DeliveryQueue {
                 return;
             }
             if (item.nextAttemptAt > now) {
+                await this.releaseOwnLeases(ctx, items.slice(index + 1));
                 return; // its retry is scheduled; later items wait behind it
             }
-            if (item.leaseOwner && item.leaseOwner !== this.instanceId && (item.leaseUntil || 0) > now) {
-                await this.scheduleDrain(ctx, contactUuid, item.leaseUntil as number);
-                return; // another instance is sending it right now
-            }
             if (item.leaseOwner !== this.instanceId && !(await this.takeLease(ctx, item, now))) {
-                return; // another instance took it between our read and our write
+                // Another instance is sending it: it sends what follows too. Check again after its lease.
+                await this.releaseOwnLeases(ctx, items.slice(index + 1));
+                await this.scheduleDrain(ctx, contactUuid, Math.max(now, item.leaseUntil || 0) + 1000);
+                return;
             }
             const result = await this.attempt(ctx, item);
             if (result.kind === 'retry') {
@@ -220,13 +224,17 @@ export class DeliveryQueue {
      * instance runs the job sends them without waiting for the lease to expire.
      */
     private async stop(ctx: DeliveryContext, contactUuid: string, rest: OutboxItem[], at: number): Promise<void> {
-        for (const item of rest) {
+        await this.releaseOwnLeases(ctx, rest);
+        await this.scheduleDrain(ctx, contactUuid, at);
+    }
+
+    private async releaseOwnLeases(ctx: DeliveryContext, items: OutboxItem[]): Promise<void> {
+        for (const item of items) {
             if (item.leaseOwner === this.instanceId) {
                 const released: OutboxItem = { ...item, leaseOwner: undefined, leaseUntil: undefined };
                 await ctx.persis.updateByAssociations(associations(released), released);
             }
         }
-        await this.scheduleDrain(ctx, contactUuid, at);
     }
 
     /** Contacts with items that are due and not being sent (for the periodic sweep). */
@@ -238,14 +246,24 @@ export class DeliveryQueue {
     }
 
     /**
-     * Marks the item as being sent by this instance, then reads it back: with several instances the
-     * last writer wins, and only the winner sends. Items this instance created are leased from birth.
+     * Leases the item to this instance. The item is read again first (it may have been sent or
+     * leased since the drain read it), then the lease is written and read back: with several
+     * instances the last writer wins. App persistence has no compare-and-swap, so this narrows the
+     * race to the moment between two writes rather than closing it. Items this instance created are
+     * leased from birth and skip this.
      */
     private async takeLease(ctx: DeliveryContext, item: OutboxItem, now: number): Promise<boolean> {
-        item.leaseOwner = this.instanceId;
-        item.leaseUntil = now + LEASE_MS;
+        const byId = misc(`outbox-item:${item.id}`);
+        const [current] = await ctx.read.getPersistenceReader().readByAssociation(byId) as OutboxItem[];
+        if (!current || (current.leaseOwner && current.leaseOwner !== this.instanceId && (current.leaseUntil || 0) > now)) {
+            if (current) {
+                item.leaseUntil = current.leaseUntil;
+            }
+            return false;
+        }
+        Object.assign(item, current, { leaseOwner: this.instanceId, leaseUntil: now + LEASE_MS });
         await ctx.persis.updateByAssociations(associations(item), item);
-        const [stored] = await ctx.read.getPersistenceReader().readByAssociation(misc(`outbox-item:${item.id}`)) as OutboxItem[];
+        const [stored] = await ctx.read.getPersistenceReader().readByAssociation(byId) as OutboxItem[];
         return !!stored && stored.leaseOwner === this.instanceId;
     }
 

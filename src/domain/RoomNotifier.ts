@@ -5,8 +5,9 @@ export class RoomNotifier {
     constructor(private readonly log: (message: string) => void) {}
 
     async notifyAgent(ctx: { read: IRead; modify: IModify }, roomId: string | undefined, text: string): Promise<void> {
+        // Logs name the room, never the notice: it quotes what the agent wrote.
         if (!roomId) {
-            this.log(`Bridge notice without a room: ${text}`);
+            this.log('A bridge notice had no room to go to');
             return;
         }
         try {
@@ -15,7 +16,7 @@ export class RoomNotifier {
                 ctx.read.getUserReader().getAppUser(),
             ]);
             if (!room || !appUser) {
-                this.log(`Bridge notice for a room that is gone (${roomId}): ${text}`);
+                this.log(`A bridge notice could not be posted: room ${roomId} is gone`);
                 return;
             }
             const builder = ctx.modify.getCreator().startMessage()

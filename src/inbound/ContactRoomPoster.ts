@@ -7,6 +7,7 @@ import { InboundAttachment } from './payloads';
 /** Largest file fetched from a contact's attachment URL (RapidPro itself caps media at 25 MB). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const ATTACHMENT_TIMEOUT_MS = 8000;
+const MIN_FETCH_MS = 1000;
 
 function describeLocation(location: { lat: number; lng: number }): string {
     const { lat, lng } = location;
@@ -25,7 +26,11 @@ export interface PostedContactMessage {
 export class ContactRoomPoster {
     constructor(private readonly read: IRead, private readonly modify: IModify, private readonly http: IHttp, private readonly log: (m: string) => void) {}
 
-    async post(room: ILivechatRoom, visitor: IVisitor, text: string, attachments: InboundAttachment[]): Promise<PostedContactMessage> {
+    /**
+     * `deadline` (epoch ms) keeps the webhook call within RapidPro's 15 s timeout: attachments that
+     * cannot be fetched before it are posted as links.
+     */
+    async post(room: ILivechatRoom, visitor: IVisitor, text: string, attachments: InboundAttachment[], deadline: number): Promise<PostedContactMessage> {
         const messageIds: string[] = [];
         let attachmentsAsLinks = 0;
         if (text) {
@@ -36,7 +41,10 @@ export class ContactRoomPoster {
                 messageIds.push(await this.postText(room, visitor, describeLocation(attachment.location)));
                 continue;
             }
-            const uploadedId = await this.uploadAttachment(room, visitor, attachment);
+            const remaining = deadline - Date.now();
+            const uploadedId = remaining >= MIN_FETCH_MS
+                ? await this.uploadAttachment(room, visitor, attachment, Math.min(ATTACHMENT_TIMEOUT_MS, remaining))
+                : undefined;
             if (uploadedId) {
                 messageIds.push(uploadedId);
             } else {
@@ -55,9 +63,9 @@ export class ContactRoomPoster {
         return this.modify.getCreator().finish(builder);
     }
 
-    private async uploadAttachment(room: ILivechatRoom, visitor: IVisitor, attachment: InboundAttachment): Promise<string | undefined> {
+    private async uploadAttachment(room: ILivechatRoom, visitor: IVisitor, attachment: InboundAttachment, timeoutMs: number): Promise<string | undefined> {
         try {
-            const response = await this.http.get(attachment.url, { encoding: null, timeout: ATTACHMENT_TIMEOUT_MS });
+            const response = await this.http.get(attachment.url, { encoding: null, timeout: timeoutMs });
             const body = response.content as unknown;
             if (response.statusCode < 200 || response.statusCode >= 300 || !body) {
                 this.log(`Attachment not fetched (HTTP ${response.statusCode}); posting its link`);
@@ -77,7 +85,8 @@ export class ContactRoomPoster {
             });
             return upload && upload.id ? upload.id : undefined;
         } catch (error) {
-            this.log(`Attachment not uploaded (${error instanceof Error ? error.message : String(error)}); posting its link`);
+            // No URL or error text in the log: media URLs may be signed.
+            this.log('Attachment not fetched or not uploaded; posting its link');
             return undefined;
         }
     }

@@ -67,7 +67,7 @@ export const LIMITS = {
     attachments: 10,
     fields: 50,
     fieldValueLength: 1024,
-    results: 100,
+    results: 300,
     resultValueLength: 4096,
     idLength: 200,
     bodyBytes: 256 * 1024,

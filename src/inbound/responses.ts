@@ -13,6 +13,8 @@ export type ErrorCode =
     | 'no_chat'
     | 'unknown_department'
     | 'no_agents'
+    | 'handoff_in_progress'
+    | 'transfer_refused'
     | 'method_not_allowed'
     | 'internal_error';
 
@@ -26,6 +28,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
     no_chat: HttpStatusCode.NOT_FOUND,
     unknown_department: HttpStatusCode.NOT_FOUND,
     no_agents: HttpStatusCode.SERVICE_UNAVAILABLE,
+    handoff_in_progress: HttpStatusCode.CONFLICT,
+    transfer_refused: HttpStatusCode.CONFLICT,
     method_not_allowed: HttpStatusCode.METHOD_NOT_ALLOWED,
     internal_error: HttpStatusCode.INTERNAL_SERVER_ERROR,
 };

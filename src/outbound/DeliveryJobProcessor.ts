@@ -41,10 +41,14 @@ export class OutboxSweepProcessor implements IProcessor {
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const started = Date.now();
         for (const contactUuid of contacts) {
-            if (Date.now() - started > 15000) {
-                break; // the next sweep continues
+            if (Date.now() - started > 3000) {
+                break; // the next sweep continues; one call must end within Rocket.Chat's 30 s
             }
-            await this.services.queue.drain(ctx, contactUuid, { budgetMs: 5000 });
+            try {
+                await this.services.queue.drain(ctx, contactUuid, { budgetMs: 1000 });
+            } catch (error) {
+                this.services.log(`Outbox sweep: a contact's calls failed to send (${error instanceof Error ? error.message : String(error)}); the next sweep retries`);
+            }
         }
     }
 }

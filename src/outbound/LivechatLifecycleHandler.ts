@@ -24,10 +24,17 @@ function isDepartment(target: IUser | IDepartment): target is IDepartment {
 export class LivechatLifecycleHandler {
     constructor(private readonly services: BridgeServices) {}
 
-    async onAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+    // Each handler runs under the room's lock (shared with agent messages), so events of one room
+    // update the conversation one at a time and their notices keep the order of the events.
+
+    onAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
         if (!modify || !context.room || !context.agent) {
-            return;
+            return Promise.resolve();
         }
+        return this.services.roomMutex.run(context.room.id, () => this.announceAgent(context, read, http, persis, modify));
+    }
+
+    private async announceAgent(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(context.room.id);
         if (!conversation || conversation.announcedAgentId === context.agent.id) {
@@ -50,10 +57,14 @@ export class LivechatLifecycleHandler {
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
-    async onRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    onRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
         if (!context.room) {
-            return;
+            return Promise.resolve();
         }
+        return this.services.roomMutex.run(context.room.id, () => this.announceTransfer(context, read, http, persis, modify));
+    }
+
+    private async announceTransfer(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(context.room.id);
         if (!conversation) {
@@ -78,10 +89,14 @@ export class LivechatLifecycleHandler {
         }
     }
 
-    async onRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+    onRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
         if (!modify || !room) {
-            return;
+            return Promise.resolve();
         }
+        return this.services.roomMutex.run(room.id, () => this.wrapUp(room, read, http, persis, modify));
+    }
+
+    private async wrapUp(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(room.id);
         if (!conversation) {

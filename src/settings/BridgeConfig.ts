@@ -77,7 +77,8 @@ export function parseBridgeConfig(values: Partial<Record<SettingIdValue, unknown
         sendCorrections: bool(values[SettingId.SendCorrections], true),
         defaultLanguage: str(values[SettingId.DefaultLanguage]) || 'eng',
         retryMaxAgeMs: num(values[SettingId.RetryMaxAgeHours], DEFAULT_RETRY_MAX_AGE_HOURS, 0.01, 24 * 30) * 3600 * 1000,
-        requestTimeoutMs: Math.floor(num(values[SettingId.RequestTimeoutMs], DEFAULT_REQUEST_TIMEOUT_MS, 500, 25000)),
+        // At most 10 s: an attempt may make two requests inside Rocket.Chat's 30 s per call.
+        requestTimeoutMs: Math.floor(num(values[SettingId.RequestTimeoutMs], DEFAULT_REQUEST_TIMEOUT_MS, 500, 10000)),
     };
 }
 

@@ -20,11 +20,14 @@ import { errorResponse, okResponse } from '../responses';
 /** A claim older than this belongs to a handoff that died half way; it no longer blocks. */
 const CLAIM_TTL_MS = 60000;
 const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
-const HISTORY_TIMEOUT_MS = 5000;
+const HISTORY_TIMEOUT_MS = 4000;
+/** Attachments of the first message stop being fetched after this (RapidPro waits 15 s at most). */
+const CALL_BUDGET_MS = 10000;
 
 /** `POST handoff` (and the mediator alias `registerClient`): hand the contact over to a human. */
 export class HandoffEndpoint extends BridgeEndpoint {
     protected async handlePost(ctx: EndpointContext): Promise<IApiResponse> {
+        const started = Date.now();
         const parsed = parseHandoffRequest(ctx.request.content);
         if (!parsed.ok) {
             return errorResponse(parsed.code, parsed.error);
@@ -38,40 +41,45 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 return errorResponse('unknown_department', `There is no enabled department "${wanted}".`);
             }
         }
-        return ctx.services.contactMutex.run(request.contact.uuid, () => this.handOver(ctx, request, department));
+        return ctx.services.contactMutex.run(request.contact.uuid, () => this.handOver(ctx, request, department, started));
     }
 
-    private async handOver(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined): Promise<IApiResponse> {
+    private async handOver(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, started: number): Promise<IApiResponse> {
         const { read, persis } = ctx;
         const existing = await findOpenConversation(read, persis, request.contact.uuid);
         if (existing) {
             return okResponse(describe('already_open', existing.room, existing.conversation));
         }
 
+        const departmentLabel = department ? department.name || department.id : 'any department';
+        if (!(await read.getLivechatReader().isOnlineAsync(department ? department.id : undefined))) {
+            return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
+        }
+
+        // Inside this instance the contact's lock already serializes handoffs. Across instances, a
+        // claim is written and read back: a handoff goes ahead only when its claim is the only one.
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const claim: HandoffClaim = { contactUuid: request.contact.uuid, nonce: randomBytes(8).toString('hex'), at: Date.now() };
         await store.addClaim(claim);
         try {
-            const first = firstLiveClaim(await store.readClaims(request.contact.uuid));
-            if (first && first.nonce !== claim.nonce) {
-                // Another instance is handing this contact over right now: do not open a second room.
-                const theirs = await store.findByContact(request.contact.uuid);
-                return okResponse({ status: 'already_open', room_id: theirs ? theirs.roomId : null, department: department ? department.name || department.id : null, agent: null });
+            const others = liveClaims(await store.readClaims(request.contact.uuid)).filter((other) => other.nonce !== claim.nonce);
+            // Read again: a handoff on another instance may have finished since the first look.
+            const opened = await findOpenConversation(read, persis, request.contact.uuid);
+            if (opened) {
+                return okResponse(describe('already_open', opened.room, opened.conversation));
             }
-            return await this.openRoom(ctx, request, department, store);
+            if (others.length > 0) {
+                return errorResponse('handoff_in_progress', 'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.');
+            }
+            return await this.openRoom(ctx, request, department, store, started);
         } finally {
             await store.removeClaim(claim);
         }
     }
 
-    private async openRoom(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, store: ConversationStore): Promise<IApiResponse> {
+    private async openRoom(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, store: ConversationStore, started: number): Promise<IApiResponse> {
         const { read, modify, config, services } = ctx;
-        const livechat = read.getLivechatReader();
         const departmentLabel = department ? department.name || department.id : 'any department';
-        if (!(await livechat.isOnlineAsync(department ? department.id : undefined))) {
-            return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
-        }
-
         const visitor = await this.findOrCreateVisitor(ctx, request, department);
         let room: ILivechatRoom;
         try {
@@ -104,7 +112,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         await store.save(conversation);
 
         try {
-            await this.postAgentContext(ctx, fresh, visitor, request);
+            await this.postAgentContext(ctx, fresh, visitor, request, started);
         } catch (error) {
             // The contact is handed over; a missing note must not turn that into a failure the flow retries.
             services.log(`Handoff context not fully posted in room ${room.id}: ${error instanceof Error ? error.message : String(error)}`);
@@ -137,7 +145,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
     }
 
     /** What the agent needs before answering: the bot's results, custom fields, history, first text. */
-    private async postAgentContext(ctx: EndpointContext, room: ILivechatRoom, visitor: IVisitor, request: HandoffRequest): Promise<void> {
+    private async postAgentContext(ctx: EndpointContext, room: ILivechatRoom, visitor: IVisitor, request: HandoffRequest, started: number): Promise<void> {
         const { read, modify, config, services } = ctx;
         const appUser = await read.getUserReader().getAppUser();
         const note = (text: string) => (appUser
@@ -167,7 +175,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         }
 
         if (request.text || request.attachments.length > 0) {
-            await new ContactRoomPoster(read, modify, ctx.http, services.log).post(room, visitor, request.text || '', request.attachments);
+            await new ContactRoomPoster(read, modify, ctx.http, services.log).post(room, visitor, request.text || '', request.attachments, started + CALL_BUDGET_MS);
         }
     }
 
@@ -188,11 +196,9 @@ export class HandoffEndpoint extends BridgeEndpoint {
     }
 }
 
-function firstLiveClaim(claims: HandoffClaim[]): HandoffClaim | undefined {
+function liveClaims(claims: HandoffClaim[]): HandoffClaim[] {
     const now = Date.now();
-    return claims
-        .filter((claim) => now - claim.at < CLAIM_TTL_MS)
-        .sort((a, b) => (a.at - b.at) || (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0))[0];
+    return claims.filter((claim) => now - claim.at < CLAIM_TTL_MS);
 }
 
 function describe(status: string, room: ILivechatRoom, conversation: Conversation): Record<string, unknown> {

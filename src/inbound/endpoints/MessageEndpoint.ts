@@ -9,6 +9,9 @@ import { findOpenConversation } from '../openConversation';
 import { parseContactMessageRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
 
+/** Fetching attachments stops after this, well inside RapidPro's 15 s webhook timeout. */
+const CALL_BUDGET_MS = 10000;
+
 /**
  * `POST message` (and the mediator alias `sendMessageToAgent`, whose text is the flow result
  * `clientmessage`): the contact's text and attachments, posted into their open room as the visitor.
@@ -19,6 +22,7 @@ export class MessageEndpoint extends BridgeEndpoint {
     }
 
     protected async handlePost(ctx: EndpointContext): Promise<IApiResponse> {
+        const started = Date.now();
         const parsed = parseContactMessageRequest(ctx.request.content, headerOf(ctx.request, 'idempotency-key'), this.legacyTextResult);
         if (!parsed.ok) {
             return errorResponse(parsed.code, parsed.error);
@@ -36,7 +40,7 @@ export class MessageEndpoint extends BridgeEndpoint {
                 return okResponse({ status: 'duplicate', room_id: open.room.id, message_id: seen.roomMessageId || null });
             }
             const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.log);
-            const posted = await poster.post(open.room, open.room.visitor, message.text, message.attachments);
+            const posted = await poster.post(open.room, open.room.visitor, message.text, message.attachments, started + CALL_BUDGET_MS);
             const firstId = posted.messageIds[0] || null;
             if (messageId) {
                 await new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis).markMessageSeen(open.seen, messageId, firstId || undefined);

@@ -1,6 +1,5 @@
 import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { ConversationStore } from '../../domain/ConversationStore';
 import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
 import { agentName, findOpenConversation } from '../openConversation';
 import { parseTransferRequest } from '../payloads';
@@ -43,13 +42,12 @@ export class TransferEndpoint extends BridgeEndpoint {
                 if (/no-agents-online|no.?agent/i.test(message)) {
                     return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
                 }
-                throw error;
+                return errorResponse('transfer_refused', `Rocket.Chat refused to move the chat to ${name}; it stays where it is.`);
             }
             if (!moved) {
-                return errorResponse('no_agents', `Rocket.Chat could not move the chat to ${name}; it stays where it is.`);
+                return errorResponse('transfer_refused', `Rocket.Chat did not move the chat to ${name}; it stays where it is.`);
             }
-            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
-            await store.save({ ...open.conversation, departmentId: department.id, departmentName: department.name });
+            // The room-transferred event records the new department on the conversation.
             return okResponse({ status: 'transferred', room_id: open.room.id, department: name });
         });
     }

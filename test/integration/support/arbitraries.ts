@@ -17,7 +17,7 @@ export const LIMITS = {
     urlLength: 2048,
     attachments: 10,
     fields: 50,
-    results: 100,
+    results: 300,
     idLength: 200,
     commentLength: 1024,
     depth: 12,
