@@ -16,10 +16,17 @@ const INSTALL_KEY = new RocketChatAssociationRecord(RocketChatAssociationModel.M
  * installation, never the guessable uuid itself.
  */
 export class VisitorTokens {
-    private key?: string;
+    /** The promise is kept, not the value, so concurrent first calls share one read (or creation). */
+    private key?: Promise<string>;
 
     async tokenFor(contactUuid: string, reader: IPersistenceRead, persis: IPersistence): Promise<string> {
-        const key = this.key || (this.key = await this.installKey(reader, persis));
+        if (!this.key) {
+            this.key = this.installKey(reader, persis);
+            this.key.catch(() => {
+                this.key = undefined; // try again on the next call
+            });
+        }
+        const key = await this.key;
         return `rapidpro-${createHmac('sha256', key).update(contactUuid).digest('hex').slice(0, 40)}`;
     }
 
