@@ -162,6 +162,24 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         await rig.host.updateSetting('notice_closed', '-');
     });
 
+    it('still delivers when the retry job was lost (an instance stopped): the periodic sweep picks it up', async () => {
+        const { contact, roomId } = await openChat();
+        rig.sim.failNext(1, { status: 503, path: 'messages.json' });
+        await rig.host.rc.agentSendMessage(roomId, 'alice', 'do not lose me');
+        const lost = pendingDrains();
+        expect(lost).toHaveLength(1);
+        rig.host.scheduler.cancel({ _id: lost[0]._id });
+        expect(pendingDrains()).toHaveLength(0);
+        // The app judges "due" by its own clock (real time in the Deno process): let the backoff pass.
+        const waiting = rig.host.persistence().map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
+            .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
+        expect(waiting).toHaveLength(1);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));
+        const sweep = rig.host.scheduler.pendingJobs().find((job) => job.name.startsWith('rapidpro-outbox-sweep'))!;
+        await rig.host.clock.advance(Math.max(0, sweep.nextRunAt!.getTime() - rig.host.clock.now().getTime()));
+        expect(textsTo(contact)).toEqual(['do not lose me']);
+    });
+
     it('sends the contact fields and the close notice after the last agent message, in order', async () => {
         const { contact, roomId } = await openChat();
         await rig.host.updateSetting('notice_closed', 'Goodbye');
