@@ -25,8 +25,7 @@ export async function findOpenConversation(read: IRead, persis: IPersistence, co
     if (room && room.isOpen !== false && !room.closedAt) {
         return { conversation, room, seen };
     }
-    await store.removeContact(contactUuid);
-    await store.forgetSeenMessages(contactUuid);
+    await store.removeContact(contactUuid); // also the seen message ids: they carry the contact key
     return undefined;
 }
 

@@ -141,10 +141,11 @@ export class LivechatLifecycleHandler {
                 summary: 'the flow start after closing',
             });
         }
-        // Forget the chat first: a handoff right after the close opens a new room.
-        await store.remove(conversation);
+        // Forget the chat before its notices go out, so a handoff right after the close opens a new
+        // room; the conversation record last, as a new chat can start as soon as it is gone.
         await store.forgetSeenMessages(conversation.contactUuid);
         await persis.removeByAssociation(new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`));
+        await store.remove(conversation);
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 }
