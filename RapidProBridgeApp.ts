@@ -15,6 +15,7 @@ import {
     ILivechatRoom,
     ILivechatTransferEventContext,
     IPostLivechatAgentAssigned,
+    IPostLivechatAgentUnassigned,
     IPostLivechatRoomClosed,
     IPostLivechatRoomTransferred,
 } from '@rocket.chat/apps-engine/definition/livechat';
@@ -41,6 +42,7 @@ export class RapidProBridgeApp extends App implements
     IPostMessageSent,
     IPostMessageUpdated,
     IPostLivechatAgentAssigned,
+    IPostLivechatAgentUnassigned,
     IPostLivechatRoomTransferred,
     IPostLivechatRoomClosed {
     private readonly services: BridgeServices;
@@ -109,6 +111,10 @@ export class RapidProBridgeApp extends App implements
 
     async executePostLivechatAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
         await this.lifecycle.onAgentAssigned(context, read, http, persis, modify);
+    }
+
+    async executePostLivechatAgentUnassigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        await this.lifecycle.onAgentUnassigned(context, read, http, persis, modify);
     }
 
     async executePostLivechatRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {

@@ -14,6 +14,8 @@ export interface Conversation {
     openedAt: number;
     /** The agent the contact was last told about, so the "agent assigned" notice goes out once. */
     announcedAgentId?: string;
+    /** When the contact was last told they wait for an agent (transfer to a queue), to tell it once. */
+    waitingNoticeAt?: number;
     /**
      * Calls of an earlier chat were still waiting for RapidPro when this chat opened: this chat's
      * messages then always queue behind the contact's whole outbox (see DeliveryQueue).
@@ -25,7 +27,14 @@ export interface Conversation {
 export interface SeenMessages {
     record: 'seen-messages';
     contactUuid: string;
-    entries: Array<{ id: string; roomMessageId?: string }>;
+    entries: SeenMessage[];
+}
+
+export interface SeenMessage {
+    id: string;
+    roomMessageId?: string;
+    /** Items of the message (text, each attachment) already in the room, when not all of them got there. */
+    posted?: number;
 }
 
 /** Enough to cover RapidPro's webhook retries (a few, seconds apart) with room to spare. */
@@ -145,8 +154,10 @@ export class ConversationStore {
         return misc(`seen-messages:${contactUuid}`);
     }
 
-    async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string): Promise<void> {
-        const entries = seen.entries.concat([{ id: messageId, roomMessageId }]).slice(-SEEN_KEPT);
+    /** `posted`: how many items of the message are in the room, when a refusal stopped the rest. */
+    async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string, posted?: number): Promise<void> {
+        const entry: SeenMessage = posted === undefined ? { id: messageId, roomMessageId } : { id: messageId, roomMessageId, posted };
+        const entries = seen.entries.filter((other) => other.id !== messageId).concat([entry]).slice(-SEEN_KEPT);
         const record: SeenMessages = { record: 'seen-messages', contactUuid: seen.contactUuid, entries };
         await this.persistence().updateByAssociations([ConversationStore.contactKey(seen.contactUuid), ConversationStore.seenKey(seen.contactUuid)], record, true);
     }

@@ -14,53 +14,126 @@ function describeLocation(location: { lat: number; lng: number }): string {
     return `Location: ${lat}, ${lng} https://www.openstreetmap.org/?mlat=${lat}&mlon=${lng}#map=16/${lat}/${lng}`;
 }
 
+/** What the contact wrote, as the ordered items that go into the room: the text, then each attachment. */
+export type ContactItem = { kind: 'text'; text: string } | { kind: 'attachment'; attachment: InboundAttachment };
+
+export function contactItems(text: string, attachments: InboundAttachment[]): ContactItem[] {
+    const items: ContactItem[] = [];
+    if (text) {
+        items.push({ kind: 'text', text });
+    }
+    for (const attachment of attachments) {
+        items.push({ kind: 'attachment', attachment });
+    }
+    return items;
+}
+
 export interface PostedContactMessage {
     messageIds: string[];
     attachmentsAsLinks: number;
+    /** How many items are in a room, counting those skipped as already posted by an earlier call. */
+    posted: number;
+    /** The room the last item landed in: a new one when Rocket.Chat opened it behind the bridge's back. */
+    room: ILivechatRoom;
+    /** Set when Rocket.Chat put something into a room other than the one the bridge asked for. */
+    movedTo?: ILivechatRoom;
+    /** Why the item at `posted` could not be posted (the rest were not tried). */
+    error?: unknown;
 }
 
 /**
  * Posts what the contact wrote into their room, as the visitor. Attachments are downloaded and
  * uploaded as files; one that cannot be fetched is posted as its link, so nothing is dropped.
+ *
+ * A real server puts a visitor message addressed to a closed room into a NEW room, routed like a
+ * new chat, and stores a visitor file uploaded into a closed room with no message at all
+ * (apps/meteor/app/livechat/server/lib/rooms.ts getRoom, .../methods/sendFileLivechatMessage.ts).
+ * So each item is checked where it landed: a text by reading the message back, a file by
+ * re-reading the room (a file that may have missed a closing room goes again as its link).
  */
 export class ContactRoomPoster {
     constructor(private readonly read: IRead, private readonly modify: IModify, private readonly http: IHttp, private readonly log: (m: string) => void) {}
 
     /**
      * `deadline` (epoch ms) keeps the webhook call within RapidPro's 15 s timeout: attachments that
-     * cannot be fetched before it are posted as links.
+     * cannot be fetched before it are posted as links. `skip` items were posted by an earlier call.
      */
-    async post(room: ILivechatRoom, visitor: IVisitor, text: string, attachments: InboundAttachment[], deadline: number): Promise<PostedContactMessage> {
-        const messageIds: string[] = [];
-        let attachmentsAsLinks = 0;
-        if (text) {
-            messageIds.push(await this.postText(room, visitor, text));
-        }
-        for (const attachment of attachments) {
-            if (attachment.location) {
-                messageIds.push(await this.postText(room, visitor, describeLocation(attachment.location)));
-                continue;
+    async post(room: ILivechatRoom, visitor: IVisitor, items: ContactItem[], deadline: number, skip = 0): Promise<PostedContactMessage> {
+        const outcome: PostedContactMessage = { messageIds: [], attachmentsAsLinks: 0, posted: Math.min(skip, items.length), room };
+        for (let index = outcome.posted; index < items.length; index++) {
+            const item = items[index];
+            try {
+                if (item.kind === 'text') {
+                    await this.postText(outcome, visitor, item.text);
+                } else if (item.attachment.location) {
+                    await this.postText(outcome, visitor, describeLocation(item.attachment.location));
+                } else {
+                    await this.postAttachment(outcome, visitor, item.attachment, deadline);
+                }
+            } catch (error) {
+                outcome.error = error;
+                return outcome;
             }
-            const remaining = deadline - Date.now();
-            const uploadedId = remaining >= MIN_FETCH_MS
-                ? await this.uploadAttachment(room, visitor, attachment, Math.min(ATTACHMENT_TIMEOUT_MS, remaining))
-                : undefined;
-            if (uploadedId) {
-                messageIds.push(uploadedId);
-            } else {
-                attachmentsAsLinks++;
-                messageIds.push(await this.postText(room, visitor, attachment.url));
-            }
+            outcome.posted = index + 1;
         }
-        return { messageIds, attachmentsAsLinks };
+        return outcome;
     }
 
-    private async postText(room: ILivechatRoom, visitor: IVisitor, text: string): Promise<string> {
+    private async postText(outcome: PostedContactMessage, visitor: IVisitor, text: string): Promise<void> {
         const builder = this.modify.getCreator().startLivechatMessage()
-            .setRoom(room)
+            .setRoom(outcome.room)
             .setVisitor(visitor)
             .setText(text);
-        return this.modify.getCreator().finish(builder);
+        const id = await this.modify.getCreator().finish(builder);
+        outcome.messageIds.push(id);
+        try {
+            const landed = await this.read.getMessageReader().getById(id);
+            const landedRoomId = landed && landed.room ? landed.room.id : outcome.room.id;
+            if (landedRoomId !== outcome.room.id) {
+                const newRoom = (await this.read.getRoomReader().getById(landedRoomId)) as ILivechatRoom | undefined;
+                if (newRoom) {
+                    outcome.room = newRoom;
+                    outcome.movedTo = newRoom;
+                }
+            }
+        } catch (error) {
+            // The text is posted; only where it landed is unknown. Counting it as not posted would double it.
+            this.log(`Could not read back contact message ${id}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+    }
+
+    private async postAttachment(outcome: PostedContactMessage, visitor: IVisitor, attachment: InboundAttachment, deadline: number): Promise<void> {
+        const remaining = deadline - Date.now();
+        if (remaining >= MIN_FETCH_MS && (await this.isOpen(outcome.room))) {
+            const uploadedId = await this.uploadAttachment(outcome.room, visitor, attachment, Math.min(ATTACHMENT_TIMEOUT_MS, remaining));
+            // A file uploaded as the room closed may have been stored with no message: send its link too.
+            if (uploadedId && (await this.isOpen(outcome.room))) {
+                outcome.messageIds.push(uploadedId);
+                return;
+            }
+        }
+        outcome.attachmentsAsLinks++;
+        await this.postText(outcome, visitor, attachment.url);
+    }
+
+    private async isOpen(room: ILivechatRoom): Promise<boolean> {
+        const fresh = (await this.read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined;
+        return !!fresh && fresh.isOpen !== false && !fresh.closedAt;
+    }
+
+    /** `FileUpload_MaxFileSize` (-1: none), or 0 when uploads are off (apps/meteor/server/settings/file-upload.ts). */
+    private async serverMaxFileSize(): Promise<number | undefined> {
+        try {
+            const settings = this.read.getEnvironmentReader().getServerSettings();
+            const [enabled, maxSize] = await Promise.all([settings.getValueById('FileUpload_Enabled'), settings.getValueById('FileUpload_MaxFileSize')]);
+            if (enabled === false) {
+                return 0;
+            }
+            const limit = Number(maxSize);
+            return Number.isFinite(limit) && limit >= 0 ? limit : undefined;
+        } catch (error) {
+            return undefined; // unreadable: let the upload itself tell
+        }
     }
 
     private async uploadAttachment(room: ILivechatRoom, visitor: IVisitor, attachment: InboundAttachment, timeoutMs: number): Promise<string | undefined> {
@@ -76,6 +149,11 @@ export class ContactRoomPoster {
                 this.log(`Attachment of ${bytes.length} bytes not uploaded; posting its link`);
                 return undefined;
             }
+            const maxFileSize = await this.serverMaxFileSize();
+            if (maxFileSize !== undefined && bytes.length > maxFileSize) {
+                this.log(`Attachment of ${bytes.length} bytes is over the server's file size limit; posting its link`);
+                return undefined;
+            }
             const headers = response.headers || {};
             const contentType = attachment.contentType || headers['content-type'] || contentTypeFromName(attachment.url);
             const upload = await this.modify.getCreator().getUploadCreator().uploadBuffer(bytes, {
@@ -85,7 +163,7 @@ export class ContactRoomPoster {
             });
             return upload && upload.id ? upload.id : undefined;
         } catch (error) {
-            // No URL or error text in the log: media URLs may be signed.
+            // No URL or error text in the log: media URLs may be signed. Refusals (size, type) end here too.
             this.log('Attachment not fetched or not uploaded; posting its link');
             return undefined;
         }

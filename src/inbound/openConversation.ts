@@ -22,11 +22,15 @@ export async function findOpenConversation(read: IRead, persis: IPersistence, co
         return undefined;
     }
     const room = await read.getRoomReader().getById(conversation.roomId) as ILivechatRoom | undefined;
-    if (room && room.isOpen !== false && !room.closedAt) {
+    if (room && isRoomOpen(room)) {
         return { conversation, room, seen };
     }
     await store.removeContact(contactUuid); // also the seen message ids: they carry the contact key
     return undefined;
+}
+
+export function isRoomOpen(room: ILivechatRoom): boolean {
+    return room.isOpen !== false && !room.closedAt;
 }
 
 export function agentName(room: ILivechatRoom | undefined): string | null {

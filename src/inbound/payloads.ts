@@ -35,6 +35,8 @@ export interface HandoffRequest {
     history?: boolean;
     flow?: { uuid?: string; name?: string };
     results: FlowResult[];
+    /** De-duplicates the first text when the flow calls again: Idempotency-Key header, else `message_id`. */
+    messageId?: string;
 }
 
 export interface ContactMessageRequest {
@@ -142,6 +144,7 @@ function buildSchemas() {
         text: optionalText(LIMITS.textLength),
         attachments,
         history: z.union([z.boolean(), z.enum(['true', 'false'])]).nullish(),
+        message_id: optionalText(LIMITS.idLength),
         fields: z.record(scalar).nullish()
             .refine((value) => !value || Object.keys(value).length <= LIMITS.fields, `must have at most ${LIMITS.fields} entries`)
             .refine((value) => !value || Object.keys(value).every((key) => FIELD_KEY.test(key)), 'keys must be short names of letters, digits, _ . -'),
@@ -359,7 +362,7 @@ function invalid(error: string): { ok: false; code: 'invalid_request'; error: st
     return { ok: false, code: 'invalid_request', error: `Invalid request: ${error}.` };
 }
 
-export function parseHandoffRequest(content: unknown): ParseResult<HandoffRequest> {
+export function parseHandoffRequest(content: unknown, idempotencyKey?: string): ParseResult<HandoffRequest> {
     const parsed = parseWith(content, (s) => s.handoff);
     if (!parsed.ok) {
         return parsed;
@@ -386,6 +389,7 @@ export function parseHandoffRequest(content: unknown): ParseResult<HandoffReques
             history: body.history === undefined || body.history === null ? undefined : body.history === true || body.history === 'true',
             flow,
             results: toResults(body.results as Record<string, unknown> | null | undefined),
+            messageId: nonEmpty(idempotencyKey) || nonEmpty(body.message_id),
         },
     };
 }

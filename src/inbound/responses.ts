@@ -15,6 +15,11 @@ export type ErrorCode =
     | 'no_agents'
     | 'handoff_in_progress'
     | 'transfer_refused'
+    | 'close_refused'
+    | 'not_posted'
+    | 'omnichannel_disabled'
+    | 'contact_blocked'
+    | 'rocketchat_refused'
     | 'method_not_allowed'
     | 'internal_error';
 
@@ -30,6 +35,12 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
     no_agents: HttpStatusCode.SERVICE_UNAVAILABLE,
     handoff_in_progress: HttpStatusCode.CONFLICT,
     transfer_refused: HttpStatusCode.CONFLICT,
+    close_refused: HttpStatusCode.CONFLICT,
+    // The contact's words are not (all) in the room: a Failure the flow can retry; nothing is posted twice.
+    not_posted: HttpStatusCode.SERVICE_UNAVAILABLE,
+    omnichannel_disabled: HttpStatusCode.SERVICE_UNAVAILABLE,
+    contact_blocked: HttpStatusCode.FORBIDDEN,
+    rocketchat_refused: HttpStatusCode.SERVICE_UNAVAILABLE,
     method_not_allowed: HttpStatusCode.METHOD_NOT_ALLOWED,
     internal_error: HttpStatusCode.INTERNAL_SERVER_ERROR,
 };
@@ -40,8 +51,8 @@ export function statusOf(code: ErrorCode): number {
     return STATUS_BY_CODE[code];
 }
 
-export function errorResponse(code: ErrorCode, error: string): IApiResponse {
-    return { status: STATUS_BY_CODE[code], headers: JSON_HEADERS, content: { status: code, error } };
+export function errorResponse(code: ErrorCode, error: string, extra: Record<string, unknown> = {}): IApiResponse {
+    return { status: STATUS_BY_CODE[code], headers: JSON_HEADERS, content: { status: code, error, ...extra } };
 }
 
 export function okResponse(content: Record<string, unknown>): IApiResponse {

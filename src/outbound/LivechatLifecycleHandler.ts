@@ -8,6 +8,9 @@ import { ConversationStore } from '../domain/ConversationStore';
 import { OutboundDraft } from '../domain/DeliveryQueue';
 import { renderNotice } from '../lib/notices';
 
+/** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
+const WAITING_NOTICE_WINDOW_MS = 10000;
+
 function nameOfUser(user: IUser | undefined): string | undefined {
     return user ? user.name || user.username : undefined;
 }
@@ -77,16 +80,67 @@ export class LivechatLifecycleHandler {
             // (in either order, at the same time), and that event tells the contact who joined.
             return;
         }
-        await store.save({ ...conversation, departmentId: toDepartment.id, departmentName: toDepartment.name || toDepartment.id });
+        // The event's room may still show the agent who lost it: where the room stands is read again.
+        const room = (await read.getRoomReader().getById(context.room.id)) as ILivechatRoom | undefined;
+        const waiting = !!room && !room.servedBy && room.isOpen !== false && !room.closedAt;
+        await store.save({
+            ...conversation,
+            departmentId: toDepartment.id,
+            departmentName: toDepartment.name || toDepartment.id,
+            // Back in a queue: whoever takes it next is announced, even the same agent again.
+            announcedAgentId: waiting ? undefined : conversation.announcedAgentId,
+            waitingNoticeAt: Date.now(),
+        });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const drafts: OutboundDraft[] = [];
         const notice = renderNotice('transferred', conversation.language, ctx.config.notices.transferred, {
             department: toDepartment.name || toDepartment.id,
         }, ctx.config.defaultLanguage);
         if (notice) {
-            await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, [
-                { kind: 'message', text: notice, summary: 'the "transferred" notice' },
-            ]);
+            drafts.push({ kind: 'message', text: notice, summary: 'the "transferred" notice' });
         }
+        if (waiting && ctx.config.statusField) {
+            drafts.push({ kind: 'contact_fields', fields: { [ctx.config.statusField]: 'queued' }, summary: 'the contact status field' });
+        }
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+    }
+
+    /** The agent left the chat and it waits for another (returned to the queue, or forwarded to a queue). */
+    onAgentUnassigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+        if (!modify || !context.room) {
+            return Promise.resolve();
+        }
+        return this.services.roomMutex.run(context.room.id, () => this.announceWaiting(context, read, http, persis, modify));
+    }
+
+    private async announceWaiting(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+        const store = new ConversationStore(read.getPersistenceReader(), persis);
+        const conversation = await store.findByRoom(context.room.id);
+        if (!conversation) {
+            return;
+        }
+        // Also fired when an agent hands the chat to another agent: only a room left with nobody counts.
+        const room = (await read.getRoomReader().getById(context.room.id)) as ILivechatRoom | undefined;
+        if (!room || room.servedBy || room.isOpen === false || room.closedAt) {
+            return;
+        }
+        const toldJustNow = conversation.waitingNoticeAt !== undefined && Date.now() - conversation.waitingNoticeAt < WAITING_NOTICE_WINDOW_MS;
+        if (conversation.announcedAgentId === undefined && toldJustNow) {
+            return; // the transfer to a queue already told the contact and set the field
+        }
+        await store.save({ ...conversation, announcedAgentId: undefined, waitingNoticeAt: Date.now() });
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        const drafts: OutboundDraft[] = [];
+        const notice = toldJustNow ? undefined : renderNotice('queued', conversation.language, ctx.config.notices.queued, {
+            department: conversation.departmentName,
+        }, ctx.config.defaultLanguage);
+        if (notice) {
+            drafts.push({ kind: 'message', text: notice, summary: 'the "queued" notice' });
+        }
+        if (ctx.config.statusField) {
+            drafts.push({ kind: 'contact_fields', fields: { [ctx.config.statusField]: 'queued' }, summary: 'the contact status field' });
+        }
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
     onRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+import { AppStatus } from '@rocket.chat/apps-engine/definition/AppStatus';
 import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import type { IPermission } from '@rocket.chat/apps-engine/definition/permissions/IPermission';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
@@ -425,6 +426,30 @@ export class EngineHost {
         }
         await this.manager.getSettingsManager().updateAppSetting(this.appId, { ...current, value } as ISetting);
         await this.rc.idle();
+    }
+
+    // ------------------------------------------------------------------ app status
+
+    /**
+     * Disables the app the way the admin UI does (AppManager.changeStatus(id, MANUALLY_DISABLED), as
+     * Rocket.Chat's apps REST endpoint calls it): onDisable runs, its endpoints answer 404, its listeners
+     * stop firing; scheduled jobs are kept, and a job falling due meanwhile is consumed without running
+     * (E/managers/AppSchedulerManager wrapProcessor: disabled status -> return).
+     */
+    public async disableApp(): Promise<void> {
+        await this.rc.idle();
+        await this.manager.changeStatus(this.appId, AppStatus.MANUALLY_DISABLED);
+    }
+
+    /** Enables the app again (AppManager.changeStatus(id, MANUALLY_ENABLED)). */
+    public async enableApp(): Promise<void> {
+        await this.manager.changeStatus(this.appId, AppStatus.MANUALLY_ENABLED);
+        await this.rc.idle();
+    }
+
+    /** The app's current status (e.g. 'manually_enabled', 'manually_disabled'). */
+    public async appStatus(): Promise<string> {
+        return String(await this.app.getStatus());
     }
 
     // ------------------------------------------------------------------ logs & diagnostics

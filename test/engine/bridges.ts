@@ -64,7 +64,8 @@ import type { AppApi } from '@rocket.chat/apps-engine/server/managers/AppApi';
 
 import type { Scheduler } from './clock';
 import { NotImplementedError, RocketChatError } from './errors';
-import type { RocketChat } from './rc/RocketChat';
+import { determineFileType } from './rc/RocketChat';
+import type { RocketChat, RoomView } from './rc/RocketChat';
 import type { RcRoom, RcUser } from './rc/types';
 import { clone, randomId } from './util';
 
@@ -536,6 +537,11 @@ export class EmulatedMessageBridge extends MessageBridge {
 
     protected async create(message: IMessage): Promise<string> {
         const converted = this.rc.fromAppMessage(message as Any);
+        // apps/meteor/app/lib/server/methods/sendMessage.ts executeSendMessage: msg.length (UTF-16 code units) > Message_MaxAllowedSize.
+        const maxSize = Number(this.rc.getServerSetting('Message_MaxAllowedSize') ?? 0);
+        if (converted.msg && converted.msg.length > maxSize) {
+            throw new RocketChatError('error-message-size-exceeded', 'Message size exceeds Message_MaxAllowedSize');
+        }
         const room = this.rc.roomsById.get(converted.rid!)!;
         const user = converted.u ? this.rc.users.get(converted.u._id) : undefined;
         if (!user) {
@@ -859,12 +865,17 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         if (!room) {
             throw new Error('error-invalid-room');
         }
-        return this.rc.transfer(room, {
-            userId,
-            departmentId: targetDepartment,
-            transferredBy: { _id: appUser._id, username: appUser.username, name: appUser.name, type: appUser.type, userType: 'user' },
-            transferredTo,
-        });
+        // apps/meteor/app/apps/server/bridges/livechat.ts: LivechatTyped.transfer(convertAppRoom(currentRoom), ...): the app's room object is trusted.
+        return this.rc.transfer(
+            room,
+            {
+                userId,
+                departmentId: targetDepartment,
+                transferredBy: { _id: appUser._id, username: appUser.username, name: appUser.name, type: appUser.type, userType: 'user' },
+                transferredTo,
+            },
+            this.roomView(room, currentRoom as Any),
+        );
     }
 
     protected async createRoom(visitor: IVisitor, agent: IUser, appId: string, extraParams: IExtraRoomParams = {}): Promise<ILivechatRoom> {
@@ -882,7 +893,7 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         }
         const guest = this.rc.fromAppVisitor(visitor as Any);
         if (!guest || !guest._id) {
-            throw new RocketChatError('Match error: Expected string, got undefined in field _id');
+            throw new Error('Match error: Expected string, got undefined in field _id');
         }
         const app = this.appName(appId);
         const s = (source || {}) as Record<string, string | undefined>;
@@ -900,19 +911,38 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         return this.rc.toAppRoom(room) as Any;
     }
 
+    /**
+     * apps/meteor/app/apps/server/bridges/livechat.ts closeRoom: closeRoom({ room: convertAppRoom(room), ... }):
+     * the app's room object is trusted (a stale isOpen passes the open check; see RocketChat.closeRoom).
+     */
     protected async closeRoom(room: ILivechatRoom, comment: string, closer: IUser | undefined): Promise<boolean> {
         const rcRoom = this.rc.roomsById.get(room.id);
-        if (!rcRoom) {
+        const view = this.roomView(rcRoom, room as Any);
+        if (!rcRoom || !view.open) {
             throw new Error('error-room-closed');
         }
         const visitor = room.visitor ? this.rc.fromAppVisitor(room.visitor as Any) : undefined;
         await this.rc.closeRoom({
             room: rcRoom,
+            view,
             comment,
             ...(closer && { user: { _id: closer.id, username: closer.username } }),
             ...(visitor && { visitor }),
         });
         return true;
+    }
+
+    /** apps/meteor/app/apps/server/converters/rooms.ts convertAppRoom: open/departmentId/servedBy as the app passed them. */
+    private roomView(rcRoom: RcRoom | undefined, appRoom: Record<string, any> | undefined): RoomView {
+        const servedBy = appRoom?.servedBy?.id ? this.rc.users.get(appRoom.servedBy.id) : undefined;
+        const departmentId = appRoom?.department?.id && this.rc.departments.has(appRoom.department.id) ? (appRoom.department.id as string) : undefined;
+        return {
+            _id: rcRoom?._id ?? appRoom?.id,
+            open: appRoom && typeof appRoom.isOpen !== 'undefined' ? !!appRoom.isOpen : undefined,
+            departmentId,
+            servedBy: servedBy ? { _id: servedBy._id, username: servedBy.username, ts: undefined as unknown as Date } : undefined,
+            ts: appRoom?.createdAt ? new Date(appRoom.createdAt) : rcRoom?.ts,
+        };
     }
 
     protected async countOpenRoomsByAgentId(agentId: string): Promise<number> {
@@ -953,8 +983,9 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         return this.rc.messagesOf(roomId).map((m) => this.rc.toAppMessage(m)) as Any;
     }
 
+    /** apps/meteor/app/livechat/server/lib/custom-fields.ts setCustomFields (the engine's LivechatUpdater turns it into `result > 0`). */
     protected async setCustomFields(data: { token: string; key: string; value: string; overwrite: boolean }): Promise<number> {
-        return this.rc.setVisitorCustomField(data.token, data.key, data.value, data.overwrite);
+        return this.rc.setCustomFields(data);
     }
 }
 
@@ -983,6 +1014,8 @@ export class EmulatedUploadBridge extends UploadBridge {
             throw new Error('Missing user to perform the upload operation');
         }
         const data = Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer as Any);
+        // apps/meteor/app/apps/server/bridges/uploads.ts: type sniffed from the bytes; FileUpload.ts validateFileUpload on insert.
+        this.rc.validateFileUpload({ size: data.length, type: determineFileType(data, details.name) });
         const upload = this.rc.storeUpload(
             { name: details.name, rid: details.rid, userId: details.visitorToken ? undefined : details.userId, visitorToken: details.visitorToken },
             data,

@@ -8,13 +8,14 @@ export class NotImplementedError extends Error {
 }
 
 /**
- * An error the way Rocket.Chat's Meteor.Error reaches an app: the message is `"<reason> [<error>]"`
- * and `error` holds the machine code (e.g. `no-agent-online`).
+ * An error the way Rocket.Chat's Meteor.Error reaches an app: the message is `"<reason> [<error>]"`,
+ * or `"[<error>]"` without a reason (meteor/meteor Meteor.Error), and `error` holds the machine code
+ * (e.g. `no-agent-online`).
  */
 export class RocketChatError extends Error {
     public readonly name = 'RocketChatError';
 
     constructor(public readonly error: string, public readonly reason?: string) {
-        super(reason ? `${reason} [${error}]` : error);
+        super(reason ? `${reason} [${error}]` : `[${error}]`);
     }
 }

@@ -213,6 +213,8 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         host.rc.addDepartment({ id: 'dep-sales', name: 'Sales', agents: [{ username: 'sam', name: 'Sam' }] });
         host.rc.addDepartment({ id: 'dep-support', name: 'Support', agents: [{ username: 'alice', name: 'Alice' }, { username: 'bob', online: false }] });
         host.rc.addDepartment({ id: 'dep-empty', name: 'Empty' });
+        // setCustomFields only accepts defined livechat custom fields (custom-fields.ts).
+        host.rc.addCustomField({ id: 'rp_status', scope: 'visitor' });
     });
 
     afterAll(async () => {
@@ -396,6 +398,7 @@ describe('manual routing and the agent UI', () => {
                 ['IPostMessageUpdated', 'fixed'],
                 ['IPostMessageSent', 'uj'],
                 ['IPostLivechatRoomTransferred', 'department'],
+                ['IPostLivechatAgentUnassigned', 'bob'],
                 ['IPostLivechatAgentAssigned', 'sam'],
                 ['IPostLivechatRoomClosed', 'user'],
             ]);

@@ -27,6 +27,8 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
 
     beforeAll(async () => {
         rig = await startBridge({ routing: 'manual' });
+        rig.host.rc.addCustomField({ id: 'clinic', scope: 'room' });
+        rig.host.rc.addCustomField({ id: 'priority', scope: 'visitor' });
     });
 
     afterAll(async () => {
@@ -65,7 +67,10 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
         expect(summary).toContain('54');
         expect(summary).toContain('clinic: North');
         expect(summary).toContain('priority: 2');
-        expect(rig.host.rc.room(res.body.room_id)!.customFields).toMatchObject({ clinic: 'North', priority: '2' });
+        // Saved as Omnichannel custom fields (defined by the admin), each in its scope.
+        const room = rig.host.rc.room(res.body.room_id)!;
+        expect(room.livechatData).toMatchObject({ clinic: 'North' });
+        expect(rig.host.rc.visitorByToken(room.v!.token)!.livechatData).toMatchObject({ priority: '2' });
     });
 
     it('accepts the legacy/resthook body unchanged, posts the optional first text as the contact', async () => {

@@ -32,7 +32,8 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
         const contact = rig.newContact();
         const roomId = await handOver(contact);
         expect(fieldsOf(contact)).toMatchObject({ bridge_status: 'queued', bridge_room: roomId });
-        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toEqual({ status: 'queued', room_id: roomId, agent: null, department: null });
+        // No department named: Rocket.Chat routes the room to its required department (the first with agents online).
+        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toEqual({ status: 'queued', room_id: roomId, agent: null, department: 'General' });
 
         await rig.host.rc.takeRoom(roomId, 'alice');
         expect(fieldsOf(contact).bridge_status).toBe('open');
@@ -104,8 +105,10 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
         await rig.host.rc.takeRoom(roomId, 'alice');
         const res = await rig.call('transfer', rig.defaultBody(contact, { department: 'Cardiology' }));
         expect(res.status).toBe(200);
-        expect(res.body).toEqual({ status: 'transferred', room_id: roomId, department: 'Cardiology' });
+        // Manual routing: the chat waits in Cardiology's queue until someone there takes it.
+        expect(res.body).toEqual({ status: 'queued', room_id: roomId, department: 'Cardiology', agent: null });
         await rig.flush();
+        expect(fieldsOf(contact).bridge_status).toBe('queued');
         expect(rig.host.rc.room(roomId)!.departmentId).toBe(rig.host.rc.departmentByIdOrName('Cardiology')!._id);
         expect(textsTo(contact).some((t) => /transferred to Cardiology/.test(t || ''))).toBe(true);
         expect((await rig.call(`status?contact=${contact.uuid}`)).body.department).toBe('Cardiology');
@@ -114,13 +117,14 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
     it('POST transfer refuses with no_agents / unknown_department / no_chat and moves nothing', async () => {
         const contact = rig.newContact();
         const roomId = await handOver(contact);
+        const departmentBefore = rig.host.rc.room(roomId)!.departmentId;
         const noAgents = await rig.call('transfer', rig.defaultBody(contact, { department: 'Night shift' }));
         expect(noAgents.status).toBe(503);
         expect(noAgents.body.status).toBe('no_agents');
         const unknown = await rig.call('transfer', rig.defaultBody(contact, { department: 'Nowhere' }));
         expect(unknown.status).toBe(404);
         expect(unknown.body.status).toBe('unknown_department');
-        expect(rig.host.rc.room(roomId)!.departmentId).toBeUndefined();
+        expect(rig.host.rc.room(roomId)!.departmentId).toBe(departmentBefore);
         const nobody = await rig.call('transfer', rig.defaultBody(rig.newContact(), { department: 'Cardiology' }));
         expect(nobody.status).toBe(404);
         expect(nobody.body.status).toBe('no_chat');

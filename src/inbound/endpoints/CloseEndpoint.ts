@@ -1,9 +1,11 @@
 import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
-import { findOpenConversation } from '../openConversation';
+import { findOpenConversation, isRoomOpen } from '../openConversation';
 import { parseCloseRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
+import { classifyRefusal, genericRefusal } from '../serverRefusals';
 
 /** `POST close`: the contact ended the chat. The room-closed event does the rest (fields, cleanup). */
 export class CloseEndpoint extends BridgeEndpoint {
@@ -18,8 +20,32 @@ export class CloseEndpoint extends BridgeEndpoint {
             if (!open) {
                 return errorResponse('no_chat', 'The contact has no open chat.');
             }
-            // No closer user: Rocket.Chat records the visitor as the one who closed it.
-            await ctx.modify.getUpdater().getLivechatUpdater().closeRoom(open.room, comment || 'The contact ended the chat (RapidPro).');
+            try {
+                // No closer user: Rocket.Chat records the visitor as the one who closed it. A comment is
+                // always given, as servers may require one (Livechat_request_comment_when_closing_conversation).
+                await ctx.modify.getUpdater().getLivechatUpdater().closeRoom(open.room, comment || 'The contact ended the chat (RapidPro).');
+            } catch (error) {
+                const refusal = classifyRefusal(error);
+                if (refusal === 'room_closed') {
+                    // An agent closed it between our read and our close (`Error removing inquiry`).
+                    const after = (await ctx.read.getRoomReader().getById(open.room.id)) as ILivechatRoom | undefined;
+                    return after && !isRoomOpen(after)
+                        ? okResponse({ status: 'closed', room_id: open.room.id })
+                        : errorResponse('close_refused', 'Rocket.Chat could not close the chat right now; try again.');
+                }
+                if (refusal === 'tags_required') {
+                    return errorResponse('close_refused', 'The department requires closing tags (Omnichannel > Departments > '
+                        + '"Request tag(s) before closing conversation") and has none set: an agent must close this chat.', { room_id: open.room.id });
+                }
+                if (refusal === 'comment_required') {
+                    return errorResponse('close_refused', 'Rocket.Chat requires a closing comment: send one in "comment".', { room_id: open.room.id });
+                }
+                if (refusal === 'other') {
+                    ctx.services.log(`Close refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+                }
+                const generic = genericRefusal(error);
+                return errorResponse(generic.code, generic.error, { room_id: open.room.id });
+            }
             return okResponse({ status: 'closed', room_id: open.room.id });
         });
     }

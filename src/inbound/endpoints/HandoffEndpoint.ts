@@ -1,26 +1,21 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 import { IDepartment, ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 import { IUser } from '@rocket.chat/apps-engine/definition/users';
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 
 import { Conversation, ConversationStore, HandoffClaim } from '../../domain/ConversationStore';
-import { OutboundDraft } from '../../domain/DeliveryQueue';
-import { RapidProClient } from '../../domain/RapidProClient';
-import { formatHandoffSummary, formatTranscript } from '../../lib/agentContext';
-import { renderNotice } from '../../lib/notices';
-import { phoneFromUrn } from '../../lib/urn';
-import { BridgeConfig } from '../../settings/BridgeConfig';
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
-import { ContactRoomPoster } from '../ContactRoomPoster';
-import { agentName, departmentName, findOpenConversation, roomStatus } from '../openConversation';
+import { BridgeEndpoint, EndpointContext, headerOf } from '../BridgeEndpoint';
+import { ContactWords, postContactWords } from '../contactWords';
+import { openingDrafts } from '../conversationOpening';
+import { postAgentContext } from '../handoffContext';
+import { findOrCreateVisitor } from '../handoffVisitor';
+import { agentName, departmentName, findOpenConversation, OpenConversation, roomStatus } from '../openConversation';
 import { HandoffRequest, parseHandoffRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
+import { classifyRefusal, genericRefusal, notPostedResponse } from '../serverRefusals';
 
 /** A claim older than this belongs to a handoff that died half way; it no longer blocks. */
 const CLAIM_TTL_MS = 60000;
-const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
-const HISTORY_TIMEOUT_MS = 4000;
 /** Attachments of the first message stop being fetched after this (RapidPro waits 15 s at most). */
 const CALL_BUDGET_MS = 10000;
 
@@ -28,7 +23,7 @@ const CALL_BUDGET_MS = 10000;
 export class HandoffEndpoint extends BridgeEndpoint {
     protected async handlePost(ctx: EndpointContext): Promise<IApiResponse> {
         const started = Date.now();
-        const parsed = parseHandoffRequest(ctx.request.content);
+        const parsed = parseHandoffRequest(ctx.request.content, headerOf(ctx.request, 'idempotency-key'));
         if (!parsed.ok) {
             return errorResponse(parsed.code, parsed.error);
         }
@@ -48,7 +43,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         const { read, persis } = ctx;
         const existing = await findOpenConversation(read, persis, request.contact.uuid);
         if (existing) {
-            return okResponse(describe('already_open', existing.room, existing.conversation));
+            return this.alreadyOpen(ctx, request, existing, started);
         }
 
         const departmentLabel = department ? department.name || department.id : 'any department';
@@ -66,7 +61,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
             // Read again: a handoff on another instance may have finished since the first look.
             const opened = await findOpenConversation(read, persis, request.contact.uuid);
             if (opened) {
-                return okResponse(describe('already_open', opened.room, opened.conversation));
+                return this.alreadyOpen(ctx, request, opened, started);
             }
             if (others.length > 0) {
                 return errorResponse('handoff_in_progress', 'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.');
@@ -77,26 +72,51 @@ export class HandoffEndpoint extends BridgeEndpoint {
         }
     }
 
+    /** The contact already has a room: what they wrote with this call goes into it (once), nothing else. */
+    private async alreadyOpen(ctx: EndpointContext, request: HandoffRequest, open: OpenConversation, started: number): Promise<IApiResponse> {
+        const words = contactWordsOf(request);
+        if (!words) {
+            return okResponse(describe('already_open', open.room, open.conversation));
+        }
+        const result = await postContactWords(ctx, open, open.room.visitor, words, started + CALL_BUDGET_MS);
+        if (result.kind === 'failed') {
+            return notPostedResponse(result.error, result.room.id, true);
+        }
+        return okResponse(describe('already_open', result.room, result.kind === 'posted' ? result.conversation : open.conversation));
+    }
+
     private async openRoom(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, store: ConversationStore, started: number): Promise<IApiResponse> {
         const { read, modify, config, services } = ctx;
         const departmentLabel = department ? department.name || department.id : 'any department';
-        const visitor = await this.findOrCreateVisitor(ctx, request, department);
         let room: ILivechatRoom;
+        let visitor: IVisitor;
         try {
+            visitor = await findOrCreateVisitor(ctx, request, department);
             room = await modify.getCreator().getLivechatCreator().createRoom(visitor, undefined as unknown as IUser, {
                 source: { type: 'app', id: services.appId(), alias: 'RapidPro Bridge', label: request.flow && request.flow.name ? request.flow.name : 'RapidPro' },
                 customFields: Object.keys(request.fields).length > 0 ? request.fields : undefined,
             });
         } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            if (/no.?agent|no-agent-online|offline/i.test(message)) {
+            const refusal = classifyRefusal(error);
+            if (refusal === 'no_agents') {
                 return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
             }
-            throw error;
+            if (refusal === 'duplicate_room') {
+                // Newer servers allow one open room per visitor: another instance's handoff won.
+                const opened = await findOpenConversation(read, ctx.persis, request.contact.uuid);
+                return opened
+                    ? okResponse(describe('already_open', opened.room, opened.conversation))
+                    : errorResponse('handoff_in_progress', 'Another handoff of this contact is being processed right now. Try again in a few seconds.');
+            }
+            if (refusal === 'other') {
+                services.log(`Handoff refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+            }
+            const generic = genericRefusal(error);
+            return errorResponse(generic.code, generic.error.replace('nothing was done', 'nothing was created'));
         }
         // Routing may have assigned an agent while the room was created.
         const fresh = (await read.getRoomReader().getById(room.id) as ILivechatRoom | undefined) || room;
-        const conversation: Conversation = {
+        let conversation: Conversation = {
             contactUuid: request.contact.uuid,
             roomId: room.id,
             visitorId: visitor.id,
@@ -111,89 +131,47 @@ export class HandoffEndpoint extends BridgeEndpoint {
         };
         await store.save(conversation);
 
-        try {
-            await this.postAgentContext(ctx, fresh, visitor, request, started);
-        } catch (error) {
-            // The contact is handed over; a missing note must not turn that into a failure the flow retries.
-            services.log(`Handoff context not fully posted in room ${room.id}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, ctx.persis), request.contact.uuid, room.id,
-            openingDrafts(config, request, fresh, conversation), { sendNow: false });
-        return okResponse(describe(roomStatus(fresh), fresh, conversation));
-    }
+        await postAgentContext(ctx, fresh, visitor, request);
 
-    private async findOrCreateVisitor(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined): Promise<IVisitor> {
-        const token = await ctx.services.visitorTokens.tokenFor(request.contact.uuid, ctx.read.getPersistenceReader(), ctx.persis);
-        const known = await ctx.read.getLivechatReader().getLivechatVisitorByToken(token);
-        const phone = phoneFromUrn(request.contact.urn);
-        const name = request.contact.name || (request.contact.urn ? request.contact.urn.replace(/^[a-z]+:/i, '') : 'RapidPro contact');
-        const wanted = {
-            id: known ? known.id : undefined,
-            token,
-            username: known ? known.username : `rapidpro-${request.contact.uuid.slice(0, 8)}`,
-            name,
-            department: department ? department.id : undefined,
-            phone: phone ? [{ phoneNumber: phone }] : undefined,
-        } as IVisitor;
-        // Upserts by token. Rocket.Chat may answer with another visitor (one with the same phone):
-        // the room goes to the visitor it returns.
-        const visitor = await ctx.modify.getCreator().getLivechatCreator().createAndReturnVisitor(wanted);
-        if (!visitor) {
-            throw new Error('Rocket.Chat did not create the livechat visitor');
-        }
-        return visitor;
-    }
-
-    /** What the agent needs before answering: the bot's results, custom fields, history, first text. */
-    private async postAgentContext(ctx: EndpointContext, room: ILivechatRoom, visitor: IVisitor, request: HandoffRequest, started: number): Promise<void> {
-        const { read, modify, config, services } = ctx;
-        const appUser = await read.getUserReader().getAppUser();
-        const note = (text: string) => (appUser
-            ? modify.getCreator().finish(modify.getCreator().startMessage().setRoom(room).setSender(appUser).setText(text).setGroupable(false))
-            : Promise.resolve(''));
-
-        await note(formatHandoffSummary({
-            contactName: request.contact.name,
-            urn: request.contact.urn,
-            flowName: request.flow && request.flow.name,
-            results: request.results,
-            fields: request.fields,
-        }));
-
-        const updater = modify.getUpdater().getLivechatUpdater();
-        for (const key of Object.keys(request.fields)) {
-            try {
-                await updater.setCustomFields(visitor.token, key, request.fields[key], true);
-            } catch (error) {
-                services.log(`Custom field "${key}" not set: it must exist in Omnichannel > Custom Fields`);
+        let answerRoom = fresh;
+        const words = contactWordsOf(request);
+        let failure: unknown;
+        if (words) {
+            const empty = { record: 'seen-messages' as const, contactUuid: request.contact.uuid, entries: [] };
+            const result = await postContactWords(ctx, { conversation, room: fresh, seen: empty }, visitor, words, started + CALL_BUDGET_MS);
+            if (result.kind !== 'duplicate') {
+                failure = result.error;
+                if (result.room.id !== fresh.id) {
+                    answerRoom = result.room; // Rocket.Chat opened another room: adopted, with its own notices
+                    conversation = result.conversation;
+                }
             }
         }
-
-        const wantsHistory = request.history !== undefined ? request.history : config.historyOnHandoff;
-        if (wantsHistory) {
-            await note(await this.history(ctx, request.contact.uuid));
+        if (answerRoom === fresh) {
+            await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, ctx.persis), request.contact.uuid, room.id,
+                openingDrafts(config, request.contact.language, fresh, conversation), { sendNow: false });
         }
-
-        if (request.text || request.attachments.length > 0) {
-            await new ContactRoomPoster(read, modify, ctx.http, services.log).post(room, visitor, request.text || '', request.attachments, started + CALL_BUDGET_MS);
+        if (failure !== undefined) {
+            return notPostedResponse(failure, answerRoom.id, true);
         }
+        return okResponse(describe(roomStatus(answerRoom), answerRoom, conversation));
     }
+}
 
-    private async history(ctx: EndpointContext, contactUuid: string): Promise<string> {
-        if (!ctx.config.rapidProUrl || !ctx.config.rapidProToken) {
-            return '_The bot conversation is not available: RapidPro is not configured._';
-        }
-        const client = new RapidProClient(ctx.http, {
-            baseUrl: ctx.config.rapidProUrl,
-            token: ctx.config.rapidProToken,
-            timeoutMs: Math.min(ctx.config.requestTimeoutMs, HISTORY_TIMEOUT_MS),
-        });
-        const outcome = await client.listMessages(contactUuid, new Date(Date.now() - HISTORY_WINDOW_MS));
-        if (outcome.kind !== 'ok') {
-            return `_The bot conversation could not be fetched from RapidPro (${outcome.reason})._`;
-        }
-        return formatTranscript((outcome.body && outcome.body.results) || []) || '_No recent messages with the bot._';
+/**
+ * The first message a handoff carries. Without a message id, one is derived from the content, so
+ * a flow that calls again with the same words while the chat is open posts them once.
+ */
+function contactWordsOf(request: HandoffRequest): ContactWords | undefined {
+    const text = request.text || '';
+    if (!text && request.attachments.length === 0) {
+        return undefined;
     }
+    const digest = createHash('sha256')
+        .update([text].concat(request.attachments.map((attachment) => attachment.url)).join('\n'))
+        .digest('hex')
+        .slice(0, 24);
+    return { messageId: request.messageId || `handoff:${digest}`, text, attachments: request.attachments };
 }
 
 function liveClaims(claims: HandoffClaim[]): HandoffClaim[] {
@@ -203,28 +181,4 @@ function liveClaims(claims: HandoffClaim[]): HandoffClaim[] {
 
 function describe(status: string, room: ILivechatRoom, conversation: Conversation): Record<string, unknown> {
     return { status, room_id: room.id, department: departmentName(room, conversation), agent: agentName(room) };
-}
-
-/** Notices and contact fields for a new room, in the order the contact should see them. */
-function openingDrafts(config: BridgeConfig, request: HandoffRequest, room: ILivechatRoom, conversation: Conversation): OutboundDraft[] {
-    const drafts: OutboundDraft[] = [];
-    const agent = agentName(room) || undefined;
-    const department = departmentName(room, conversation) || undefined;
-    const notice = agent
-        ? renderNotice('assigned', request.contact.language, config.notices.assigned, { agent, department }, config.defaultLanguage)
-        : renderNotice('queued', request.contact.language, config.notices.queued, { department }, config.defaultLanguage);
-    if (notice) {
-        drafts.push({ kind: 'message', text: notice, summary: `the "${agent ? 'agent assigned' : 'queued'}" notice` });
-    }
-    const fields: Record<string, string> = {};
-    if (config.statusField) {
-        fields[config.statusField] = agent ? 'open' : 'queued';
-    }
-    if (config.roomField) {
-        fields[config.roomField] = room.id;
-    }
-    if (Object.keys(fields).length > 0) {
-        drafts.push({ kind: 'contact_fields', fields, summary: 'the contact fields' });
-    }
-    return drafts;
 }

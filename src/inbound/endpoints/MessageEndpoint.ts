@@ -2,12 +2,12 @@ import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
 import { BridgeServices } from '../../BridgeServices';
-import { ConversationStore } from '../../domain/ConversationStore';
 import { BridgeEndpoint, EndpointContext, headerOf } from '../BridgeEndpoint';
-import { ContactRoomPoster } from '../ContactRoomPoster';
+import { postContactWords } from '../contactWords';
 import { findOpenConversation } from '../openConversation';
 import { parseContactMessageRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
+import { notPostedResponse } from '../serverRefusals';
 
 /** Fetching attachments stops after this, well inside RapidPro's 15 s webhook timeout. */
 const CALL_BUDGET_MS = 10000;
@@ -30,24 +30,21 @@ export class MessageEndpoint extends BridgeEndpoint {
         const message = parsed.value;
         const contactUuid = message.contact.uuid;
         return ctx.services.contactMutex.run(contactUuid, async () => {
+            // The room is checked right before posting: a closed one would make Rocket.Chat open a new one.
             const open = await findOpenConversation(ctx.read, ctx.persis, contactUuid);
             if (!open) {
                 return errorResponse('no_chat', 'The contact has no open chat; hand them over first.');
             }
-            const messageId = message.messageId;
-            const seen = messageId ? open.seen.entries.filter((entry) => entry.id === messageId)[0] : undefined;
-            if (seen) {
-                return okResponse({ status: 'duplicate', room_id: open.room.id, message_id: seen.roomMessageId || null });
+            const result = await postContactWords(ctx, open, open.room.visitor, message, started + CALL_BUDGET_MS);
+            if (result.kind === 'duplicate') {
+                return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
-            const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.log);
-            const posted = await poster.post(open.room, open.room.visitor, message.text, message.attachments, started + CALL_BUDGET_MS);
-            const firstId = posted.messageIds[0] || null;
-            if (messageId) {
-                await new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis).markMessageSeen(open.seen, messageId, firstId || undefined);
+            if (result.kind === 'failed') {
+                return notPostedResponse(result.error, result.room.id, !!message.messageId);
             }
-            const body: Record<string, unknown> = { status: 'delivered', room_id: open.room.id, message_id: firstId };
-            if (posted.attachmentsAsLinks > 0) {
-                body.attachments_as_links = posted.attachmentsAsLinks;
+            const body: Record<string, unknown> = { status: 'delivered', room_id: result.room.id, message_id: result.firstMessageId };
+            if (result.attachmentsAsLinks > 0) {
+                body.attachments_as_links = result.attachmentsAsLinks;
             }
             return okResponse(body);
         });

@@ -1,9 +1,21 @@
 import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import { IDepartment, ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
-import { agentName, findOpenConversation } from '../openConversation';
+import { agentName, findOpenConversation, isRoomOpen } from '../openConversation';
 import { parseTransferRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
+import { classifyRefusal, genericRefusal } from '../serverRefusals';
+
+/**
+ * Rocket.Chat lets a department take forwarded chats while nobody is online in it (they wait in its
+ * queue). The apps' department converter has no field for it, so it arrives among the unmapped
+ * properties (apps/meteor/app/apps/server/converters/departments.ts).
+ */
+function acceptsOfflineForwards(department: IDepartment): boolean {
+    const raw = department as IDepartment & { allowReceiveForwardOffline?: boolean; _unmappedProperties_?: { allowReceiveForwardOffline?: boolean } };
+    return !!(raw.allowReceiveForwardOffline || (raw._unmappedProperties_ && raw._unmappedProperties_.allowReceiveForwardOffline));
+}
 
 /** `POST transfer`: move the contact's open room to another department. */
 export class TransferEndpoint extends BridgeEndpoint {
@@ -24,11 +36,12 @@ export class TransferEndpoint extends BridgeEndpoint {
                 return errorResponse('unknown_department', `There is no enabled department "${wanted}".`);
             }
             const name = department.name || department.id;
-            const current = open.room.department;
-            if (current && current.id === department.id) {
-                return okResponse({ status: 'transferred', room_id: open.room.id, department: name, agent: agentName(open.room) });
+            const unchanged = () => okResponse({ status: 'unchanged', room_id: open.room.id, department: name, agent: agentName(open.room) });
+            if (open.room.department && open.room.department.id === department.id) {
+                return unchanged(); // Rocket.Chat refuses a forward to the room's own department
             }
-            if (!(await livechat.isOnlineAsync(department.id))) {
+            const offlineOk = acceptsOfflineForwards(department);
+            if (!offlineOk && !(await livechat.isOnlineAsync(department.id))) {
                 return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
             }
             let moved: boolean;
@@ -38,17 +51,39 @@ export class TransferEndpoint extends BridgeEndpoint {
                     targetDepartment: department.id,
                 });
             } catch (error) {
-                const message = error instanceof Error ? error.message : String(error);
-                if (/no-agents-online|no.?agent/i.test(message)) {
-                    return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
+                switch (classifyRefusal(error)) {
+                    case 'no_agents':
+                        return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
+                    case 'same_department':
+                        return unchanged();
+                    case 'room_closed':
+                        return errorResponse('no_chat', 'The chat was closed while it was being transferred.');
+                    case 'omnichannel_disabled':
+                    case 'unknown_department': {
+                        const generic = genericRefusal(error);
+                        return errorResponse(generic.code, generic.error);
+                    }
+                    default:
+                        ctx.services.log(`Transfer refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+                        return errorResponse('transfer_refused', `Rocket.Chat refused to move the chat to ${name}; it stays where it is.`);
                 }
-                return errorResponse('transfer_refused', `Rocket.Chat refused to move the chat to ${name}; it stays where it is.`);
             }
-            if (!moved) {
+            const after = (await ctx.read.getRoomReader().getById(open.room.id)) as ILivechatRoom | undefined;
+            if (!after || !isRoomOpen(after)) {
+                return errorResponse('no_chat', 'The chat was closed while it was being transferred.');
+            }
+            // A forward can answer true and move nothing (a target with a fallback department on CE).
+            const landed = after.department;
+            const before = open.room.department;
+            if (!moved || !landed || (landed.id !== department.id && (!before || landed.id === before.id))) {
                 return errorResponse('transfer_refused', `Rocket.Chat did not move the chat to ${name}; it stays where it is.`);
             }
-            // The room-transferred event records the new department on the conversation.
-            return okResponse({ status: 'transferred', room_id: open.room.id, department: name });
+            const where = landed.name || landed.id; // the target, or the department it falls back to
+            // The room-transferred event records the new department and tells the contact.
+            if (!after.servedBy) {
+                return okResponse({ status: 'queued', room_id: after.id, department: where, agent: null });
+            }
+            return okResponse({ status: 'transferred', room_id: after.id, department: where, agent: agentName(after) });
         });
     }
 }

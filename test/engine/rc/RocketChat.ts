@@ -3,6 +3,7 @@ import type { AppManager } from '@rocket.chat/apps-engine/server/AppManager';
 import { RocketChatError } from '../errors';
 import { clone, compact, randomId, sha256, tick } from '../util';
 import type {
+    RcCustomField,
     RcDepartment,
     RcDepartmentAgent,
     RcInquiry,
@@ -50,6 +51,18 @@ export interface RocketChatOptions {
      * have on a real server. Default 2.
      */
     dbLatencyMs?: number;
+    /**
+     * Enterprise omnichannel module present (default false = Community Edition). Only with it does
+     * createRoom store `customFields` (unvalidated) as room.customFields
+     * (apps/meteor/ee/app/livechat-enterprise/server/hooks/beforeNewRoom.ts).
+     */
+    enterprise?: boolean;
+    /**
+     * Newest servers: a unique partial index allows one open room per visitor token, so a second
+     * createRoom for a token with an open room fails with a duplicate-key error (L/Helper.ts
+     * prepareLivechatRoom). Default false = 8.x (no such index).
+     */
+    singleOpenRoomPerVisitor?: boolean;
 }
 
 export interface AgentSpec {
@@ -69,6 +82,22 @@ export interface DepartmentSpec {
     description?: string;
     agents?: AgentSpec[];
     fallbackForwardDepartment?: string;
+    /** Default true (Rocket.Chat's department form default). */
+    showOnRegistration?: boolean;
+    allowReceiveForwardOffline?: boolean;
+    requestTagBeforeClosingChat?: boolean;
+    chatClosingTags?: string[];
+}
+
+/** A livechat custom field definition (Omnichannel > Custom Fields). */
+export interface CustomFieldSpec {
+    id: string;
+    label?: string;
+    scope: 'visitor' | 'room';
+    regexp?: string;
+    /** Default 'visible'. */
+    visibility?: string;
+    required?: boolean;
 }
 
 export interface FileSpec {
@@ -93,6 +122,8 @@ export interface EventError {
 }
 
 type SelectedAgent = { agentId: string; username: string };
+/** The room as a caller passed it (the bridges convert the app's room object instead of re-reading it). */
+export type RoomView = Pick<RcRoom, '_id' | 'open' | 'departmentId' | 'servedBy'> & Partial<Pick<RcRoom, 'ts' | 'v'>>;
 type TransferredBy = { _id: string; username: string; name?: string; type?: string; userType: 'user' | 'agent' | 'visitor' };
 interface TransferData {
     userId?: string;
@@ -121,6 +152,7 @@ export class RocketChat {
     public readonly messagesById = new Map<string, RcMessage>();
     public readonly uploads = new Map<string, RcUpload>();
     public readonly settings = new Map<string, RcSetting>();
+    public readonly customFields = new Map<string, RcCustomField>();
 
     /** Every app event dispatched, in order. */
     public readonly events: EventRecord[] = [];
@@ -139,6 +171,8 @@ export class RocketChat {
             rejectNonAppSource: options.rejectNonAppSource ?? true,
             allowEditing: options.allowEditing ?? true,
             dbLatencyMs: options.dbLatencyMs ?? 2,
+            enterprise: options.enterprise ?? false,
+            singleOpenRoomPerVisitor: options.singleOpenRoomPerVisitor ?? false,
         };
         const defaults: Array<[string, RcSetting['type'], unknown, boolean]> = [
             ['Site_Url', 'string', this.options.siteUrl, true],
@@ -148,8 +182,15 @@ export class RocketChat {
             ['Livechat_Routing_Method', 'select', this.options.routing === 'auto' ? 'Auto_Selection' : 'Manual_Selection', false],
             ['Livechat_accept_chats_with_no_agents', 'boolean', this.options.acceptChatsWithNoAgents, false],
             ['Message_AllowEditing', 'boolean', this.options.allowEditing, true],
+            // apps/meteor/server/settings/message.ts
             ['Message_MaxAllowedSize', 'int', 5000, true],
+            // apps/meteor/server/settings/omnichannel.ts
+            ['Livechat_request_comment_when_closing_conversation', 'boolean', false, true],
+            // apps/meteor/server/settings/file-upload.ts
+            ['FileUpload_Enabled', 'boolean', true, true],
             ['FileUpload_MaxFileSize', 'int', 104857600, true],
+            ['FileUpload_MediaTypeWhiteList', 'string', '', true],
+            ['FileUpload_MediaTypeBlackList', 'string', 'image/svg+xml', true],
             ['FileUpload_ProtectFiles', 'boolean', true, true],
             ['uniqueID', 'string', randomId(), false],
         ];
@@ -318,16 +359,43 @@ export class RocketChat {
             email: spec.email ?? '',
             description: spec.description,
             numAgents: 0,
-            showOnRegistration: true,
+            showOnRegistration: spec.showOnRegistration ?? true,
             showOnOfflineForm: true,
             _updatedAt: new Date(),
             fallbackForwardDepartment: spec.fallbackForwardDepartment,
+            ...(spec.allowReceiveForwardOffline !== undefined && { allowReceiveForwardOffline: spec.allowReceiveForwardOffline }),
+            ...(spec.requestTagBeforeClosingChat !== undefined && { requestTagBeforeClosingChat: spec.requestTagBeforeClosingChat }),
+            ...(spec.chatClosingTags !== undefined && { chatClosingTags: [...spec.chatClosingTags] }),
         };
         this.departments.set(id, department);
         for (const agentSpec of spec.agents ?? []) {
             this.addAgentToDepartment(id, agentSpec);
         }
         return department;
+    }
+
+    /** Changes department fields after creation (as the admin's department form would). */
+    public updateDepartment(idOrName: string, changes: Partial<Omit<RcDepartment, '_id' | 'numAgents'>>): RcDepartment {
+        const department = this.departmentByIdOrName(idOrName);
+        if (!department) {
+            throw new Error(`unknown department ${idOrName}`);
+        }
+        Object.assign(department, changes, { _updatedAt: new Date() });
+        return department;
+    }
+
+    /** Defines a livechat custom field (Omnichannel > Custom Fields); LivechatCustomField documents. */
+    public addCustomField(spec: CustomFieldSpec): RcCustomField {
+        const field: RcCustomField = compact({
+            _id: spec.id,
+            label: spec.label ?? spec.id,
+            scope: spec.scope,
+            visibility: spec.visibility ?? 'visible',
+            regexp: spec.regexp,
+            required: spec.required ?? false,
+        });
+        this.customFields.set(field._id, field);
+        return field;
     }
 
     public addAgentToDepartment(departmentId: string, agentSpec: AgentSpec): RcUser {
@@ -420,21 +488,29 @@ export class RocketChat {
         if (data.department && existing?.department !== data.department) {
             const dep = this.departmentByIdOrName(data.department);
             if (!dep) {
-                throw new RocketChatError('error-invalid-department', 'The provided department is invalid');
+                // packages/omni-core/src/visitor/create.ts registerGuest: throw new Error('error-invalid-department').
+                throw new Error('error-invalid-department');
             }
             departmentId = dep._id;
         }
         await this.roundTrip();
         const now = new Date();
         const email = data.email?.trim().toLowerCase();
+        // packages/omni-core/src/visitor/create.ts: token, else phone (the stored token is KEPT), else e-mail (token replaced).
         let target = existing;
+        let matchedBy: 'token' | 'phone' | 'email' | undefined = target ? 'token' : undefined;
         if (!target && data.phone) {
             target = this.visitors.find((v) => v.phone?.some((p) => p.phoneNumber === data.phone));
+            matchedBy = target ? 'phone' : undefined;
         }
         if (!target && email) {
             target = this.visitors.find((v) => v.visitorEmails?.some((e) => e.address === email));
+            matchedBy = target ? 'email' : undefined;
         }
         if (target) {
+            if (matchedBy === 'email') {
+                target.token = token;
+            }
             if (data.name) {
                 target.name = data.name;
             }
@@ -467,17 +543,58 @@ export class RocketChat {
         return visitor;
     }
 
-    /** custom-fields.ts setCustomFields: sets visitor livechatData.<key>; returns the number of documents modified. */
-    public setVisitorCustomField(token: string, key: string, value: string, overwrite: boolean): number {
-        const visitor = this.visitorByToken(token);
+    /**
+     * apps/meteor/app/livechat/server/lib/custom-fields.ts setCustomFields (what LivechatBridge.setCustomFields
+     * returns): the key must be a defined custom field, the value must match its regexp; scope 'room' writes
+     * livechatData of the visitor's OPEN rooms, else the visitor's livechatData. Returns MongoDB's
+     * modifiedCount: 0 when overwrite is false and the key is already set (even to ''), when nothing
+     * matches the token, or when the value is unchanged. (Contacts, which newer servers also update, are
+     * not emulated.)
+     */
+    public setCustomFields(data: { token: string; key: string; value: string; overwrite: boolean }): number {
+        const { token, key, value, overwrite } = data;
+        const field = this.customFields.get(key);
+        if (!field) {
+            throw new Error('invalid-custom-field');
+        }
+        if (field.regexp !== undefined && field.regexp !== '' && !new RegExp(field.regexp).test(value)) {
+            // The server throws i18n.t('error-invalid-custom-field-value', { field: key }); the code is kept in the text here.
+            throw new RocketChatError('error-invalid-custom-field-value', `Invalid value for ${key} field`);
+        }
+        const isSet = (livechatData?: Record<string, unknown>) => !!livechatData && typeof livechatData[key] !== 'undefined';
+        if (field.scope === 'room') {
+            // LivechatRooms.updateDataByToken: query { 'v.token': token, open: true }, updateMany.
+            const rooms = this.openRoomsOf(token);
+            if (!overwrite) {
+                if (!rooms.length) {
+                    return 0;
+                }
+                if (isSet(rooms[0].livechatData)) {
+                    return 0;
+                }
+            }
+            let modified = 0;
+            for (const room of rooms) {
+                if (!room.livechatData || room.livechatData[key] !== value) {
+                    room.livechatData = { ...(room.livechatData ?? {}), [key]: value };
+                    room._updatedAt = new Date();
+                    modified++;
+                }
+            }
+            return modified;
+        }
+        // LivechatVisitors.updateLivechatDataByToken: query { token }, updateOne.
+        const visitor = this.visitors.find((v) => v.token === token);
         if (!visitor) {
             return 0;
         }
-        visitor.livechatData = visitor.livechatData ?? {};
-        if (!overwrite && visitor.livechatData[key] !== undefined && visitor.livechatData[key] !== '') {
+        if (!overwrite && isSet(visitor.livechatData)) {
             return 0;
         }
-        visitor.livechatData[key] = value;
+        if (visitor.livechatData && visitor.livechatData[key] === value) {
+            return 0;
+        }
+        visitor.livechatData = { ...(visitor.livechatData ?? {}), [key]: value };
         visitor._updatedAt = new Date();
         return 1;
     }
@@ -495,11 +612,20 @@ export class RocketChat {
         customFields?: Record<string, unknown>;
         message?: string;
     }): Promise<RcRoom> {
+        // apps/meteor/app/livechat/server/lib/rooms.ts createRoom: Livechat_enabled first.
         if (!this.getServerSetting('Livechat_enabled')) {
             throw new RocketChatError('error-omnichannel-is-disabled');
         }
         const guest = { ...params.visitor };
         const agent = params.agent;
+        // apps/meteor/app/livechat/server/lib/rooms.ts + departmentsLib.ts getRequiredDepartment: no agent and no
+        // department -> the first enabled department with agents, shown on registration, with an agent online.
+        if (!agent && !guest.department) {
+            const required = this.requiredDepartment();
+            if (required) {
+                guest.department = required._id;
+            }
+        }
         const department = guest.department ? this.departmentWithOnlineAgents(guest.department) : undefined;
         if (!this.options.acceptChatsWithNoAgents) {
             if (!agent && guest.department && !department) {
@@ -510,6 +636,12 @@ export class RocketChat {
             }
         }
         await this.roundTrip();
+        if (this.options.singleOpenRoomPerVisitor && this.openRoomsOf(guest.token).length) {
+            // L/Helper.ts prepareLivechatRoom (newest): unique partial index on open rooms per visitor token.
+            throw new Error(
+                `E11000 duplicate key error collection: rocketchat.rocketchat_room index: v.token_1 dup key: { v.token: ${JSON.stringify(guest.token)} }`,
+            );
+        }
         const now = new Date();
         const rid = randomId();
         const room: RcRoom = compact({
@@ -527,7 +659,8 @@ export class RocketChat {
             waitingResponse: true,
             source: params.source,
             queuedAt: now,
-            customFields: params.customFields,
+            // ee/app/livechat-enterprise/server/hooks/beforeNewRoom.ts: only the Enterprise module stores them (unvalidated).
+            customFields: this.options.enterprise && params.customFields ? params.customFields : undefined,
         });
         this.roomsById.set(rid, room);
         const status = this.inquiryStatusFor(agent);
@@ -557,6 +690,17 @@ export class RocketChat {
             return 'ready';
         }
         return 'queued';
+    }
+
+    /** departmentsLib.ts getRequiredDepartment(): first enabled department with agents, showOnRegistration, one agent online. */
+    public requiredDepartment(): RcDepartment | undefined {
+        return [...this.departments.values()].find(
+            (d) =>
+                d.enabled &&
+                d.numAgents > 0 &&
+                d.showOnRegistration &&
+                this.departmentAgents.some((da) => da.departmentId === d._id && this.isAgentOnline(this.users.get(da.agentId))),
+        );
     }
 
     /** QueueManager getDepartment(): the department if it has online agents, else its fallback chain. */
@@ -657,30 +801,39 @@ export class RocketChat {
         return room;
     }
 
-    /** transfer.ts transfer + RoutingManager.transferRoom (forwardRoomToDepartment / forwardRoomToAgent). */
-    public async transfer(room: RcRoom, transferData: TransferData): Promise<boolean> {
+    /**
+     * transfer.ts transfer + RoutingManager.transferRoom (forwardRoomToDepartment / forwardRoomToAgent).
+     * `view` is the room as the caller sees it: LivechatBridge.transferVisitor converts the app's room object
+     * (convertAppRoom) instead of re-reading it, so `open`, `departmentId` and `servedBy` come from the app.
+     */
+    public async transfer(room: RcRoom, transferData: TransferData, view: RoomView = room): Promise<boolean> {
         if (transferData.departmentId) {
+            // apps/meteor/app/livechat/server/lib/transfer.ts: unknown department -> error-invalid-department.
             if (!this.departments.get(transferData.departmentId)) {
                 throw new Error('error-invalid-department');
             }
-            return this.forwardRoomToDepartment(room, transferData);
+            return this.forwardRoomToDepartment(room, transferData, view);
         }
         if (transferData.userId) {
-            return this.forwardRoomToAgent(room, transferData);
+            return this.forwardRoomToAgent(room, transferData, view);
         }
         return false;
     }
 
-    private async forwardRoomToDepartment(room: RcRoom, transferData: TransferData): Promise<boolean> {
-        if (!room.open) {
+    /** apps/meteor/app/livechat/server/lib/Helper.ts forwardRoomToDepartment (8.x). */
+    private async forwardRoomToDepartment(room: RcRoom, transferData: TransferData, view: RoomView): Promise<boolean> {
+        // Helper.ts: a room that is not open (as passed) -> false.
+        if (!view.open) {
             return false;
         }
         const departmentId = transferData.departmentId!;
+        const oldServedBy = view.servedBy ? { ...view.servedBy } : undefined;
+        const oldDepartmentId = view.departmentId;
         const inquiry = this.inquiries.get(room._id);
         if (!inquiry) {
             throw new Error('error-transferring-inquiry');
         }
-        if (room.departmentId === departmentId) {
+        if (oldDepartmentId === departmentId) {
             throw new Error('error-forwarding-chat-same-department');
         }
         let agent: SelectedAgent | undefined;
@@ -694,29 +847,28 @@ export class RocketChat {
             }
             agent = { agentId: user!._id, username: user!.username };
         }
-        const oldServedBy = room.servedBy ? { ...room.servedBy } : undefined;
-        const oldDepartmentId = room.departmentId;
+        const target = this.departments.get(departmentId)!;
         await tick();
-        if (this.options.routing === 'manual') {
-            // Manual_Selection: back to the (new) department queue.
-            this.saveTransferHistory(room, transferData);
-            this.updateChatDepartment(room, departmentId, oldDepartmentId);
-            inquiry.status = 'queued';
-            if (oldServedBy) {
-                delete room.servedBy;
-                room._updatedAt = new Date();
-                this.removeAgent(room, oldServedBy._id);
-            }
-            return true;
+        // Helper.ts: manual routing, or a target that allowReceiveForwardOffline with nobody online -> the target's
+        // queue (RoutingManager.unassignAgent(inquiry, departmentId, true)), no online check.
+        if (this.options.routing === 'manual' || (target.allowReceiveForwardOffline && !this.checkOnlineAgents(departmentId))) {
+            this.saveTransferHistory(room, transferData, oldDepartmentId);
+            return this.unassignAgent(room, inquiry, departmentId);
         }
+        // Fake the department to forward the inquiry; delegateInquiry with nobody online changes nothing.
+        const previousInquiryDepartment = inquiry.department;
         inquiry.department = departmentId;
         const taken = await this.delegateInquiry(inquiry, agent, { forwardingTo: departmentId });
         const servedBy = taken?.servedBy;
         if (oldServedBy && servedBy && oldServedBy._id === servedBy._id) {
-            inquiry.department = oldDepartmentId;
+            inquiry.department = previousInquiryDepartment;
+            if (target.fallbackForwardDepartment) {
+                // Helper.ts: 'livechat:onTransferFailure' has no handler on CE, callbacks.run returns the room -> true, nothing moved.
+                return true;
+            }
             throw new Error('error-no-agents-online-in-department');
         }
-        this.saveTransferHistory(room, transferData);
+        this.saveTransferHistory(room, transferData, oldDepartmentId);
         if (oldServedBy && (!servedBy || servedBy._id !== oldServedBy._id)) {
             this.removeAgent(room, oldServedBy._id);
         }
@@ -724,8 +876,31 @@ export class RocketChat {
         return true;
     }
 
-    private async forwardRoomToAgent(room: RcRoom, transferData: TransferData): Promise<boolean> {
+    /**
+     * apps/meteor/app/livechat/server/lib/RoutingManager.ts unassignAgent(inquiry, departmentId, shouldQueue=true):
+     * re-reads the room (closed -> false), switches the department (IPostLivechatRoomTransferred, converted while
+     * the room may still show the old agent), removes the agent (IPostLivechatAgentUnassigned), queues the inquiry.
+     */
+    private unassignAgent(room: RcRoom, inquiry: RcInquiry, departmentId: string): boolean {
         if (!room.open) {
+            return false;
+        }
+        if (departmentId !== inquiry.department) {
+            this.updateChatDepartment(room, departmentId, inquiry.department ?? room.departmentId);
+        }
+        const servedBy = room.servedBy;
+        if (servedBy) {
+            delete room.servedBy;
+            room._updatedAt = new Date();
+            this.removeAgent(room, servedBy._id);
+        }
+        inquiry.status = 'queued';
+        return true;
+    }
+
+    /** apps/meteor/app/livechat/server/lib/Helper.ts forwardRoomToAgent. */
+    private async forwardRoomToAgent(room: RcRoom, transferData: TransferData, view: RoomView): Promise<boolean> {
+        if (!view.open) {
             return false;
         }
         const agentId = transferData.userId!;
@@ -737,7 +912,7 @@ export class RocketChat {
         if (!inquiry) {
             throw new Error('error-invalid-inquiry');
         }
-        const oldServedBy = room.servedBy ? { ...room.servedBy } : undefined;
+        const oldServedBy = view.servedBy ? { ...view.servedBy } : undefined;
         if (oldServedBy && oldServedBy._id === agentId) {
             throw new Error('error-selected-agent-room-agent-are-same');
         }
@@ -781,7 +956,7 @@ export class RocketChat {
         );
     }
 
-    private saveTransferHistory(room: RcRoom, transferData: TransferData): void {
+    private saveTransferHistory(room: RcRoom, transferData: TransferData, previousDepartment: string | undefined = room.departmentId): void {
         const { transferredBy, transferredTo, departmentId, comment } = transferData;
         this.saveSystemMessage(
             'livechat_transfer_history',
@@ -795,7 +970,7 @@ export class RocketChat {
                     ts: new Date(),
                     scope: departmentId ? 'department' : 'agent',
                     comment,
-                    previousDepartment: room.departmentId,
+                    previousDepartment,
                     nextDepartment: departmentId ? clone(this.departments.get(departmentId)) : undefined,
                     transferredTo,
                 }),
@@ -803,41 +978,93 @@ export class RocketChat {
         );
     }
 
-    /** closeRoom.ts: closer 'user' when a user is given, else 'visitor'. A closed room loses its `open` flag. */
-    public async closeRoom(params: { room: RcRoom; comment?: string; user?: { _id: string; username?: string }; visitor?: RcVisitor }): Promise<void> {
-        const room = this.roomsById.get(params.room._id);
-        if (!room || room.t !== 'l' || !room.open) {
+    /**
+     * apps/meteor/app/livechat/server/lib/closeRoom.ts: checks run on the room AS PASSED (`view`; the bridge
+     * converts the app's room object): not open -> error-room-closed; Livechat_request_comment_when_closing_conversation
+     * and an empty comment -> error-comment-is-required; resolveChatTags (department's chatClosingTags added; with
+     * requestTagBeforeClosingChat an app close needs some, else error-tags-must-be-assigned-before-closing-chat).
+     * Then the transaction: the inquiry must still exist (a room already closed in the DB -> "Error removing inquiry",
+     * nothing changed). closer 'user' when a user is given, else 'visitor'. A closed room loses its `open` flag.
+     */
+    public async closeRoom(params: {
+        room: RcRoom;
+        view?: RoomView;
+        comment?: string;
+        user?: { _id: string; username?: string };
+        visitor?: RcVisitor;
+        options?: { clientAction?: boolean; tags?: string[] };
+    }): Promise<void> {
+        const view = params.view ?? params.room;
+        if (!view || params.room.t !== 'l' || !view.open) {
             throw new Error('error-room-closed');
         }
+        if (this.getServerSetting('Livechat_request_comment_when_closing_conversation') && !params.comment?.trim()) {
+            throw new Error('error-comment-is-required');
+        }
+        const tags = this.resolveChatTags(view, params.room.tags, params.options ?? {});
         await tick();
-        if (!room.open) {
-            throw new Error('error-room-closed');
-        }
+        const room = params.room;
         const now = new Date();
         let closedBy: { _id: string; username?: string };
+        let closer: 'user' | 'visitor';
         if (params.user) {
-            room.closer = 'user';
+            closer = 'user';
             closedBy = { _id: params.user._id || '', username: params.user.username };
         } else if (params.visitor) {
-            room.closer = 'visitor';
+            closer = 'visitor';
             closedBy = { _id: params.visitor._id, username: params.visitor.username };
         } else {
             throw new Error('Error: Please provide details of the user or visitor who closed the room');
         }
+        // LivechatInquiry.removeByRoomId must delete exactly one inquiry (transaction aborted otherwise).
+        if (!this.inquiries.has(room._id)) {
+            throw new Error('Error removing inquiry');
+        }
+        if (!room.open) {
+            throw new Error('Error closing room');
+        }
+        this.inquiries.delete(room._id);
+        room.closer = closer;
         room.closedBy = closedBy;
         room.closedAt = now;
-        room.chatDuration = (now.getTime() - room.ts.getTime()) / 1000;
+        room.chatDuration = (now.getTime() - (view.ts ?? room.ts).getTime()) / 1000;
+        if (view.servedBy?.ts) {
+            room.serviceTimeDuration = (now.getTime() - new Date(view.servedBy.ts).getTime()) / 1000 || undefined;
+        }
+        if (tags.length) {
+            room.tags = tags;
+        }
         room.closeComment = params.comment;
         delete room.open;
         room._updatedAt = now;
-        this.inquiries.delete(room._id);
         this.saveSystemMessage('livechat-close', room._id, params.comment ?? '', closedBy, {
             groupable: false,
-            ...(room.closer === 'visitor' && { token: params.visitor?.token }),
+            // closeRoom.ts afterRoomClosed: the token is added whenever a visitor is passed (the bridge always passes one).
+            ...(params.visitor && { token: params.visitor.token }),
         });
         const snapshot = () => this.toAppRoom(room);
         this.fire('ILivechatRoomClosedHandler', snapshot, { roomId: room._id });
         this.fire('IPostLivechatRoomClosed', snapshot, { roomId: room._id });
+    }
+
+    /** closeRoom.ts resolveChatTags */
+    private resolveChatTags(view: RoomView, roomTagsStored: string[] | undefined, options: { clientAction?: boolean; tags?: string[] }): string[] {
+        const unique = (...lists: Array<string[] | undefined>) => [...new Set(lists.flatMap((l) => l ?? []))];
+        const roomTags = unique(options.tags, roomTagsStored);
+        const department = view.departmentId ? this.departments.get(view.departmentId) : undefined;
+        if (!department) {
+            return roomTags;
+        }
+        const withDepartmentTags = unique(roomTags, department.chatClosingTags);
+        if (!department.requestTagBeforeClosingChat) {
+            return withDepartmentTags;
+        }
+        const checkRoomTags = !options.clientAction || roomTags.length > 0;
+        const checkDepartmentTags = !!department.chatClosingTags && department.chatClosingTags.length > 0;
+        if (!checkRoomTags || !checkDepartmentTags) {
+            throw new Error('error-tags-must-be-assigned-before-closing-chat');
+        }
+        return withDepartmentTags;
     }
 
     // ------------------------------------------------------------------ messages
@@ -909,6 +1136,10 @@ export class RocketChat {
      * `message.rid`; if that room is closed or does not exist, a NEW room is created for the visitor.
      */
     public async sendVisitorMessage(guest: RcVisitor, message: Partial<RcMessage>, source: RcOmnichannelSource): Promise<RcMessage & { newRoom: boolean }> {
+        // apps/meteor/app/livechat/server/lib/rooms.ts getRoom: Livechat_enabled first, open room or not.
+        if (!this.getServerSetting('Livechat_enabled')) {
+            throw new RocketChatError('error-omnichannel-is-disabled');
+        }
         let room = message.rid ? this.roomsById.get(message.rid) : undefined;
         let newRoom = false;
         if (!room?.open) {
@@ -945,6 +1176,24 @@ export class RocketChat {
     }
 
     // ------------------------------------------------------------------ uploads
+
+    /**
+     * apps/meteor/app/file-upload/server/lib/FileUpload.ts validateFileUpload (run by the store's filter before the
+     * file is kept): FileUpload_Enabled, FileUpload_MaxFileSize (-1 = no limit), then the media type lists
+     * (apps/meteor/app/utils/lib/restrictions.ts fileUploadIsValidContentTypeFromSettings). `type` is the sniffed type.
+     */
+    public validateFileUpload(file: { size: number; type: string }): void {
+        if (!this.getServerSetting('FileUpload_Enabled')) {
+            throw new RocketChatError('error-file-upload-disabled', 'File uploads are disabled');
+        }
+        const maxFileSize = parseInt(String(this.getServerSetting('FileUpload_MaxFileSize') ?? ''), 10);
+        if (maxFileSize > -1 && (file.size || 0) > maxFileSize) {
+            throw new RocketChatError('error-file-too-large', `File exceeds allowed size of ${formatFileSize(maxFileSize)}.`);
+        }
+        if (!isValidContentType(file.type, String(this.getServerSetting('FileUpload_MediaTypeWhiteList') ?? ''), String(this.getServerSetting('FileUpload_MediaTypeBlackList') ?? ''))) {
+            throw new RocketChatError('error-invalid-file-type', 'File type is not accepted.');
+        }
+    }
 
     /** Stores a file (FileUpload store). `uploadedAt` etc. as Rocket.Chat's Uploads collection has them. */
     public storeUpload(details: { name: string; rid: string; userId?: string; visitorToken?: string; type?: string; description?: string }, buffer: Buffer): RcUpload {
@@ -1036,6 +1285,7 @@ export class RocketChat {
         const room = this.mustRoom(roomId);
         const user = this.mustUser(username);
         this.assertAgentCanWrite(room, user);
+        this.validateFileUpload({ size: file.buffer.length, type: file.contentType || determineFileType(file.buffer, file.filename) });
         const upload = this.storeUpload({ name: file.filename, rid: roomId, userId: user._id, type: file.contentType, description: file.description }, file.buffer);
         const message = this.sendFileMessage(user, room, upload, { msg: file.text });
         await this.idle();
@@ -1091,10 +1341,10 @@ export class RocketChat {
     }
 
     /** An agent closes the chat from the livechat UI. */
-    public async agentClose(roomId: string, username: string, comment?: string): Promise<void> {
+    public async agentClose(roomId: string, username: string, comment?: string, tags?: string[]): Promise<void> {
         const room = this.mustRoom(roomId);
         const user = this.mustUser(username);
-        await this.closeRoom({ room, comment, user: { _id: user._id, username: user.username } });
+        await this.closeRoom({ room, comment, user: { _id: user._id, username: user.username }, options: { clientAction: true, tags } });
         await this.idle();
     }
 
@@ -1239,11 +1489,18 @@ export class RocketChat {
         });
     }
 
+    /**
+     * apps/meteor/app/apps/server/converters/departments.ts convertDepartment (transformMappedData): mapped fields,
+     * everything else (allowReceiveForwardOffline, fallbackForwardDepartment, ...) under `_unmappedProperties_`.
+     */
     public toAppDepartment(department: RcDepartment | undefined): Record<string, unknown> | undefined {
         if (!department) {
             return undefined;
         }
+        const mapped = new Set(['_id', 'name', 'email', '_updatedAt', 'enabled', 'numAgents', 'showOnOfflineForm', 'description', 'requestTagBeforeClosingChat', 'chatClosingTags', 'showOnRegistration']);
+        const unmapped = Object.fromEntries(Object.entries(department).filter(([k, v]) => !mapped.has(k) && v !== undefined));
         return compact({
+            _unmappedProperties_: Object.keys(unmapped).length ? clone(unmapped) : undefined,
             id: department._id,
             name: department.name,
             email: department.email,
@@ -1253,6 +1510,8 @@ export class RocketChat {
             showOnOfflineForm: department.showOnOfflineForm,
             showOnRegistration: department.showOnRegistration,
             description: department.description,
+            requestTagBeforeClosingChat: department.requestTagBeforeClosingChat,
+            chatClosingTags: department.chatClosingTags,
         });
     }
 
@@ -1503,6 +1762,30 @@ function fromAppAttachment(attachment: Record<string, any>): Record<string, unkn
         description: attachment.description,
     });
     return { ...out, ...(attachment._unmappedProperties_ || {}) };
+}
+
+/** apps/meteor/app/utils/lib/restrictions.ts: `<type>/*` wildcards, '' or '*' whitelist = everything. */
+function isValidContentType(type: string | undefined, whiteListSetting: string, blackListSetting: string): boolean {
+    const split = (value: string) => value.split(',').map((item) => item.trim());
+    const blackList = blackListSetting ? split(blackListSetting) : undefined;
+    const whiteList = !whiteListSetting || whiteListSetting === '*' ? undefined : split(whiteListSetting);
+    const onList = (list: string[]) => !!type && (list.includes(type) || list.filter((i) => i.indexOf('/*') > 0).includes(type.replace(/(\/.*)$/, '/*')));
+    if (blackList && type && onList(blackList)) {
+        return false;
+    }
+    return whiteList ? onList(whiteList) : true;
+}
+
+/** Rough `filesize` formatting for the error text (base 2). */
+function formatFileSize(bytes: number): string {
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${Math.round(value * 100) / 100} ${units[unit]}`;
 }
 
 const EXTENSION_TYPES: Record<string, string> = {

@@ -38,6 +38,25 @@ export interface RcDepartment {
     showOnOfflineForm: boolean;
     _updatedAt: Date;
     fallbackForwardDepartment?: string;
+    /** Forwarded chats are queued here even when no agent is online (L/Helper.ts forwardRoomToDepartment). */
+    allowReceiveForwardOffline?: boolean;
+    /** closeRoom.ts resolveChatTags: a close needs tags; the department's chatClosingTags are added. */
+    requestTagBeforeClosingChat?: boolean;
+    chatClosingTags?: string[];
+}
+
+/** LivechatCustomField document (rocketchat_livechat_custom_field). */
+export interface RcCustomField {
+    _id: string;
+    label: string;
+    scope: 'visitor' | 'room';
+    visibility: string;
+    regexp?: string;
+    required?: boolean;
+    type?: string;
+    defaultValue?: string;
+    options?: string;
+    public?: boolean;
 }
 
 export interface RcDepartmentAgent {
@@ -107,6 +126,9 @@ export interface RcRoom {
     source?: RcOmnichannelSource;
     livechatData?: Record<string, unknown>;
     queuedAt?: Date;
+    /** closeRoom.ts: tags stored with the close data (room tags + the department's chatClosingTags). */
+    tags?: string[];
+    serviceTimeDuration?: number;
     /** Not a Rocket.Chat field: the comment given on close (Rocket.Chat keeps it in the livechat-close message). */
     closeComment?: string;
 }

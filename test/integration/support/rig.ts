@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 
 import { ApiResult, EngineHost, EngineHostOptions, mainAppZip } from '../../engine';
+import type { DepartmentSpec } from '../../engine/rc/RocketChat';
 import { RapidProSimulator, RapidProSimulatorOptions, startRapidProSimulator } from '../../rapidpro-sim/simulator';
 
 export const SECRET = 'bridge-secret-for-tests-7f3a';
@@ -32,7 +33,7 @@ export interface RigOptions {
     settings?: Record<string, unknown>;
     sim?: RapidProSimulatorOptions;
     host?: Partial<EngineHostOptions>;
-    departments?: Array<{ name: string; agents: Array<{ username: string; name?: string; online?: boolean }> }>;
+    departments?: DepartmentSpec[];
 }
 
 export const DEFAULT_DEPARTMENTS = [

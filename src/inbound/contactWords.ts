@@ -1,0 +1,78 @@
+import { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+
+import { Conversation, ConversationStore, SeenMessages } from '../domain/ConversationStore';
+import { EndpointContext } from './BridgeEndpoint';
+import { ContactRoomPoster, contactItems } from './ContactRoomPoster';
+import { adoptRoom } from './conversationOpening';
+import { InboundAttachment } from './payloads';
+
+export interface ContactWords {
+    /** De-duplication id (Idempotency-Key, message_id, input.uuid); without one a retry posts again. */
+    messageId?: string;
+    text: string;
+    attachments: InboundAttachment[];
+}
+
+export type ContactWordsResult =
+    | { kind: 'duplicate'; room: ILivechatRoom; roomMessageId: string | null }
+    | {
+        kind: 'posted' | 'failed';
+        room: ILivechatRoom;
+        conversation: Conversation;
+        firstMessageId: string | null;
+        attachmentsAsLinks: number;
+        /** Set when kind is 'failed': the refusal that stopped the rest (what came before is in the room). */
+        error?: unknown;
+    };
+
+/**
+ * Puts what the contact wrote into their room, exactly once per message id: a call repeated after
+ * a refusal posts only what did not get in. Where Rocket.Chat opened a new room for it, that room
+ * becomes the contact's conversation.
+ */
+export async function postContactWords(
+    ctx: EndpointContext,
+    open: { conversation: Conversation; room: ILivechatRoom; seen: SeenMessages },
+    visitor: IVisitor,
+    words: ContactWords,
+    deadline: number,
+): Promise<ContactWordsResult> {
+    const items = contactItems(words.text, words.attachments);
+    const earlier = words.messageId ? open.seen.entries.filter((entry) => entry.id === words.messageId)[0] : undefined;
+    if (earlier && (earlier.posted === undefined || earlier.posted >= items.length)) {
+        return { kind: 'duplicate', room: open.room, roomMessageId: earlier.roomMessageId || null };
+    }
+    const skip = earlier && earlier.posted !== undefined ? earlier.posted : 0;
+    const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.log);
+    const posted = await poster.post(open.room, visitor, items, deadline, skip);
+
+    let conversation = open.conversation;
+    if (posted.movedTo) {
+        try {
+            conversation = await adoptRoom(ctx, conversation, posted.movedTo);
+        } catch (error) {
+            ctx.services.log(`Room ${posted.movedTo.id} not adopted: ${error instanceof Error ? error.message : String(error)}`);
+        }
+    }
+    const firstMessageId = posted.messageIds[0] || (earlier && earlier.roomMessageId) || null;
+    if (words.messageId && posted.posted > skip) {
+        const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
+        await store.markMessageSeen(open.seen, words.messageId, firstMessageId || undefined, posted.error ? posted.posted : undefined);
+    }
+    if (posted.error) {
+        const what = posted.posted === 0 ? 'nothing' : `${posted.posted} of ${items.length} parts`;
+        ctx.services.log(`Contact message refused by Rocket.Chat in room ${posted.room.id} (${what} posted): ${errorOf(posted.error)}`);
+    }
+    return {
+        kind: posted.error ? 'failed' : 'posted',
+        room: posted.room,
+        conversation,
+        firstMessageId,
+        attachmentsAsLinks: posted.attachmentsAsLinks,
+        error: posted.error,
+    };
+}
+
+function errorOf(error: unknown): string {
+    return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,66 @@
+import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+
+import { Conversation, ConversationStore } from '../domain/ConversationStore';
+import { OutboundDraft } from '../domain/DeliveryQueue';
+import { renderNotice } from '../lib/notices';
+import { BridgeConfig } from '../settings/BridgeConfig';
+import { EndpointContext } from './BridgeEndpoint';
+import { agentName, departmentName } from './openConversation';
+
+/** Notices and contact fields for a room the contact now waits in, in the order the contact should see them. */
+export function openingDrafts(config: BridgeConfig, language: string | undefined, room: ILivechatRoom, conversation: Conversation): OutboundDraft[] {
+    const drafts: OutboundDraft[] = [];
+    const agent = agentName(room) || undefined;
+    const department = departmentName(room, conversation) || undefined;
+    const notice = agent
+        ? renderNotice('assigned', language, config.notices.assigned, { agent, department }, config.defaultLanguage)
+        : renderNotice('queued', language, config.notices.queued, { department }, config.defaultLanguage);
+    if (notice) {
+        drafts.push({ kind: 'message', text: notice, summary: `the "${agent ? 'agent assigned' : 'queued'}" notice` });
+    }
+    const fields: Record<string, string> = {};
+    if (config.statusField) {
+        fields[config.statusField] = agent ? 'open' : 'queued';
+    }
+    if (config.roomField) {
+        fields[config.roomField] = room.id;
+    }
+    if (Object.keys(fields).length > 0) {
+        drafts.push({ kind: 'contact_fields', fields, summary: 'the contact fields' });
+    }
+    return drafts;
+}
+
+/**
+ * Rocket.Chat put the contact's message into a room the bridge did not open (the contact wrote as
+ * their room closed: a real server then opens a new room, routed like any new chat). That room
+ * becomes the contact's conversation: associated, a note for its agent, the notice and the fields.
+ */
+export async function adoptRoom(ctx: EndpointContext, previous: Conversation, room: ILivechatRoom): Promise<Conversation> {
+    const { read, modify, persis, services } = ctx;
+    const store = new ConversationStore(read.getPersistenceReader(), persis);
+    await store.remove(previous); // a no-op when the close event already did it
+    const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
+    const conversation: Conversation = {
+        ...previous,
+        roomId: room.id,
+        openedAt: Date.now(),
+        departmentId: fresh.department ? fresh.department.id : previous.departmentId,
+        departmentName: fresh.department ? fresh.department.name : previous.departmentName,
+        announcedAgentId: fresh.servedBy ? fresh.servedBy.id : undefined,
+        outboxBacklog: await services.queue.hasPending(read, previous.contactUuid),
+    };
+    await store.save(conversation);
+    services.log(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
+    try {
+        await services.notifier.postNote(ctx, fresh, [
+            `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, so Rocket.Chat opened this one.`,
+            'The bridge carries on here: replies in this room reach the contact through RapidPro.',
+        ].join('\n'));
+    } catch (error) {
+        services.log(`Note for the adopted room ${room.id} not posted: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, persis), conversation.contactUuid, room.id,
+        openingDrafts(ctx.config, conversation.language, fresh, conversation), { sendNow: false });
+    return conversation;
+}
