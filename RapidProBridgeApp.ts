@@ -1,4 +1,4 @@
-import {
+import type {
     IAppAccessors,
     IConfigurationExtend,
     IConfigurationModify,
@@ -10,7 +10,7 @@ import {
 } from '@rocket.chat/apps-engine/definition/accessors';
 import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/api';
 import { App } from '@rocket.chat/apps-engine/definition/App';
-import {
+import type {
     ILivechatEventContext,
     ILivechatRoom,
     ILivechatTransferEventContext,
@@ -19,10 +19,10 @@ import {
     IPostLivechatRoomClosed,
     IPostLivechatRoomTransferred,
 } from '@rocket.chat/apps-engine/definition/livechat';
-import { IMessage, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
-import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
-import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
-import { ISettingUpdateContext } from '@rocket.chat/apps-engine/definition/settings/ISettingUpdateContext';
+import type { IMessage, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
+import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
+import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+import type { ISettingUpdateContext } from '@rocket.chat/apps-engine/definition/settings/ISettingUpdateContext';
 
 import { BridgeServices } from './src/BridgeServices';
 import { CloseEndpoint } from './src/inbound/endpoints/CloseEndpoint';
@@ -38,20 +38,27 @@ import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandle
 import { settingsDefinitions } from './src/settings/settingsDefinitions';
 
 /** Wiring only: settings, endpoints, jobs and the event handlers of the bridge. */
-export class RapidProBridgeApp extends App implements
-    IPostMessageSent,
-    IPostMessageUpdated,
-    IPostLivechatAgentAssigned,
-    IPostLivechatAgentUnassigned,
-    IPostLivechatRoomTransferred,
-    IPostLivechatRoomClosed {
+export class RapidProBridgeApp
+    extends App
+    implements
+        IPostMessageSent,
+        IPostMessageUpdated,
+        IPostLivechatAgentAssigned,
+        IPostLivechatAgentUnassigned,
+        IPostLivechatRoomTransferred,
+        IPostLivechatRoomClosed
+{
     private readonly services: BridgeServices;
     private readonly agentMessages: AgentMessageHandler;
     private readonly lifecycle: LivechatLifecycleHandler;
 
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
-        this.services = new BridgeServices(() => this.getID(), () => this.getVersion(), (message) => this.getLogger().warn(message));
+        this.services = new BridgeServices(
+            () => this.getID(),
+            () => this.getVersion(),
+            (message) => this.getLogger().warn(message),
+        );
         this.agentMessages = new AgentMessageHandler(this.services);
         this.lifecycle = new LivechatLifecycleHandler(this.services);
     }
@@ -75,17 +82,19 @@ export class RapidProBridgeApp extends App implements
                 new MessageEndpoint(this, 'sendMessageToAgent', services, 'clientmessage'),
             ],
         });
-        await configuration.scheduler.registerProcessors([
-            new DeliveryJobProcessor(services),
-            new OutboxSweepProcessor(services),
-        ]);
+        await configuration.scheduler.registerProcessors([new DeliveryJobProcessor(services), new OutboxSweepProcessor(services)]);
     }
 
     /**
      * Returning nothing keeps the admin's new value as it is. Returning the setting (the default)
      * would make the engine log it with its value, and two of these settings are secrets.
      */
-    async onPreSettingUpdate(context: ISettingUpdateContext, configurationModify: IConfigurationModify, read: IRead, http: IHttp): Promise<ISetting> {
+    async onPreSettingUpdate(
+        context: ISettingUpdateContext,
+        configurationModify: IConfigurationModify,
+        read: IRead,
+        http: IHttp,
+    ): Promise<ISetting> {
         return undefined as unknown as ISetting;
     }
 
@@ -109,19 +118,43 @@ export class RapidProBridgeApp extends App implements
         await this.agentMessages.onMessageUpdated(message, read, http, persis, modify);
     }
 
-    async executePostLivechatAgentAssigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+    async executePostLivechatAgentAssigned(
+        context: ILivechatEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify?: IModify,
+    ): Promise<void> {
         await this.lifecycle.onAgentAssigned(context, read, http, persis, modify);
     }
 
-    async executePostLivechatAgentUnassigned(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+    async executePostLivechatAgentUnassigned(
+        context: ILivechatEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify?: IModify,
+    ): Promise<void> {
         await this.lifecycle.onAgentUnassigned(context, read, http, persis, modify);
     }
 
-    async executePostLivechatRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    async executePostLivechatRoomTransferred(
+        context: ILivechatTransferEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify: IModify,
+    ): Promise<void> {
         await this.lifecycle.onRoomTransferred(context, read, http, persis, modify);
     }
 
-    async executePostLivechatRoomClosed(room: ILivechatRoom, read: IRead, http: IHttp, persis: IPersistence, modify?: IModify): Promise<void> {
+    async executePostLivechatRoomClosed(
+        room: ILivechatRoom,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify?: IModify,
+    ): Promise<void> {
         await this.lifecycle.onRoomClosed(room, read, http, persis, modify);
     }
 }

@@ -4,18 +4,44 @@
  * RapidPro simulator. Measurement batches alternate between them (never concurrently), so the
  * ratios come from the same run under the same machine conditions.
  */
-import { ChildProcess, fork } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { type ChildProcess, fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
-import { median, ratio, round, summarize, Summary } from './lib/stats';
+import { median, ratio, round, summarize, type Summary } from './lib/stats';
 import type { BatchResult, Kind, MemoryInfo, OpKind, ThroughputResult } from './worker';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const CONFIG = QUICK
-    ? { active: 10, warmup: 20, rounds: 2, batch: 20, scaleLevels: [10, 1000, 10000], scaleRounds: 1, scaleBatch: 10, scanProbe: 3, conversations: 100, messages: 10, inFlight: 64, burstConversations: 50 }
-    : { active: 10, warmup: 100, rounds: 30, batch: 20, scaleLevels: [10, 10000, 100000], scaleRounds: 8, scaleBatch: 20, scanProbe: 3, conversations: 1000, messages: 10, inFlight: 64, burstConversations: 100 };
+    ? {
+          active: 10,
+          warmup: 20,
+          rounds: 2,
+          batch: 20,
+          scaleLevels: [10, 1000, 10000],
+          scaleRounds: 1,
+          scaleBatch: 10,
+          scanProbe: 3,
+          conversations: 100,
+          messages: 10,
+          inFlight: 64,
+          burstConversations: 50,
+      }
+    : {
+          active: 10,
+          warmup: 100,
+          rounds: 30,
+          batch: 20,
+          scaleLevels: [10, 10000, 100000],
+          scaleRounds: 8,
+          scaleBatch: 20,
+          scanProbe: 3,
+          conversations: 1000,
+          messages: 10,
+          inFlight: 64,
+          burstConversations: 100,
+      };
 // Overrides for experiments: BENCH_ROUNDS=20, BENCH_SCALE_LEVELS=10,1000,100000, ...
 for (const key of Object.keys(CONFIG) as Array<keyof typeof CONFIG>) {
     const env = process.env[`BENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`];
@@ -51,7 +77,7 @@ class WorkerHandle {
         this.ready = new Promise((resolve, reject) => {
             this.child.once('exit', (code) => reject(new Error(`${kind} worker exited (${code})`)));
             this.child.on('message', (m: any) => {
-                if (m && m.ready) {
+                if (m?.ready) {
                     resolve();
                     return;
                 }
@@ -112,7 +138,13 @@ function perOp(batches: BatchResult[]): Record<string, number> {
 }
 
 function categories(counts: Record<string, number>): Record<string, number> {
-    const sumWhere = (pred: (k: string) => boolean) => round(Object.entries(counts).filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 3);
+    const sumWhere = (pred: (k: string) => boolean) =>
+        round(
+            Object.entries(counts)
+                .filter(([k]) => pred(k))
+                .reduce((a, [, v]) => a + v, 0),
+            3,
+        );
     return {
         http_requests: counts['http:calls'] ?? 0,
         persistence_reads: sumWhere((k) => k.startsWith('db:read:')),
@@ -128,11 +160,11 @@ function categories(counts: Record<string, number>): Record<string, number> {
 }
 
 function mb(kB: number | undefined): number {
-    return kB === undefined || !isFinite(kB) ? NaN : round(kB / 1024, 1);
+    return kB === undefined || !Number.isFinite(kB) ? NaN : round(kB / 1024, 1);
 }
 
 function fmt(n: number, digits = 2): string {
-    return isFinite(n) ? n.toFixed(digits) : String(n);
+    return Number.isFinite(n) ? n.toFixed(digits) : String(n);
 }
 
 function pad(s: string, w: number): string {
@@ -146,19 +178,32 @@ function lpad(s: string, w: number): string {
 export async function main(zips: { appZip: string; floorZip: string }): Promise<void> {
     const started = Date.now();
     const loadBefore = os.loadavg();
-    log(`${QUICK ? 'QUICK ' : ''}run: app ${path.relative(process.cwd(), zips.appZip)}, floor ${path.relative(process.cwd(), zips.floorZip)}`);
+    log(
+        `${QUICK ? 'QUICK ' : ''}run: app ${path.relative(process.cwd(), zips.appZip)}, floor ${path.relative(process.cwd(), zips.floorZip)}`,
+    );
     const app = new WorkerHandle('app');
     const floor = new WorkerHandle('floor');
     const workers = { app, floor };
     try {
-        const [appInit, floorInit] = [await app.call('init', { kind: 'app', zip: zips.appZip }), await floor.call('init', { kind: 'floor', zip: zips.floorZip })];
+        const [appInit, floorInit] = [
+            await app.call('init', { kind: 'app', zip: zips.appZip }),
+            await floor.call('init', { kind: 'floor', zip: zips.floorZip }),
+        ];
         const appSetup = await app.call('setupActive', { n: CONFIG.active });
         const floorSetup = await floor.call('setupActive', { n: CONFIG.active, template: appSetup.template });
-        log(`hosts up (app ${appInit.appId}, floor ${floorInit.appId}); ${CONFIG.active} conversations each (app: real handoffs; seeded record shape matches handoff: ${appSetup.recordShapeMatches})`);
+        log(
+            `hosts up (app ${appInit.appId}, floor ${floorInit.appId}); ${CONFIG.active} conversations each (app: real handoffs; seeded record shape matches handoff: ${appSetup.recordShapeMatches})`,
+        );
         const indexCheck = await app.call('setIndex', { enabled: true });
 
         // ---------------------------------------------------------------- warm-up
-        const plan: Array<[Kind, OpKind]> = [['app', 'message'], ['floor', 'ping'], ['app', 'event'], ['floor', 'event'], ['floor', 'message']];
+        const plan: Array<[Kind, OpKind]> = [
+            ['app', 'message'],
+            ['floor', 'ping'],
+            ['app', 'event'],
+            ['floor', 'event'],
+            ['floor', 'message'],
+        ];
         for (let i = 0; i < 2; i++) {
             for (const [kind, op] of plan) {
                 await workers[kind].call('batch', { op, n: Math.ceil(CONFIG.warmup / 2) });
@@ -174,10 +219,13 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             const thisRound: Record<string, BatchResult> = {};
             for (const [kind, op] of order) {
                 const res: BatchResult = await workers[kind].call('batch', { op, n: CONFIG.batch });
-                (batches[`${kind}.${op}`] = batches[`${kind}.${op}`] || []).push(res);
+                batches[`${kind}.${op}`] = batches[`${kind}.${op}`] || [];
+                batches[`${kind}.${op}`].push(res);
                 thisRound[`${kind}.${op}`] = res;
             }
-            roundRatios.endpoint.push(ratio(summarize(thisRound['app.message'].primary).p50, summarize(thisRound['floor.ping'].primary).p50));
+            roundRatios.endpoint.push(
+                ratio(summarize(thisRound['app.message'].primary).p50, summarize(thisRound['floor.ping'].primary).p50),
+            );
             roundRatios.event.push(ratio(summarize(thisRound['app.event'].primary).p50, summarize(thisRound['floor.event'].primary).p50));
         }
         const lat = (key: string, which: 'primary' | 'settled'): Summary => summarize(batches[key].flatMap((b) => b[which]));
@@ -185,7 +233,10 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         log(`latency: ${CONFIG.rounds} interleaved rounds x ${CONFIG.batch} ops per kind`);
 
         // ---------------------------------------------------------------- scaling (app; stored conversations)
-        const scaling: Record<number, { message: number[]; event: number[]; message_settled: number[]; event_settled: number[]; counts: BatchResult[] }> = {};
+        const scaling: Record<
+            number,
+            { message: number[]; event: number[]; message_settled: number[]; event_settled: number[]; counts: BatchResult[] }
+        > = {};
         const levels = CONFIG.scaleLevels;
         for (const level of levels) {
             scaling[level] = { message: [], event: [], message_settled: [], event_settled: [], counts: [] };
@@ -209,7 +260,10 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             const ref: BatchResult = await floor.call('batch', { op: 'ping', n: CONFIG.scaleBatch });
             floorDuringScaling.push(...ref.primary);
             const hi = levels[levels.length - 1];
-            scalingRoundRatios.push({ message: ratio(p50s[hi].message, p50s[levels[0]].message), event: ratio(p50s[hi].event, p50s[levels[0]].event) });
+            scalingRoundRatios.push({
+                message: ratio(p50s[hi].message, p50s[levels[0]].message),
+                event: ratio(p50s[hi].event, p50s[levels[0]].event),
+            });
         }
         // The harness's own persistence (no index) at the largest level, a few ops: what the emulation would have measured.
         const top = levels[levels.length - 1];
@@ -249,7 +303,9 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         for (const kind of ['app', 'floor'] as Kind[]) {
             burst[kind] = await workers[kind].call('burst', { conversations: CONFIG.burstConversations, messages: CONFIG.messages });
             const b = burst[kind].agentToContact;
-            log(`burst ${kind}: ${CONFIG.burstConversations} rooms x ${CONFIG.messages} back-to-back agent messages: lost/dup/reordered ${b.lost}/${b.duplicated}/${b.reordered}`);
+            log(
+                `burst ${kind}: ${CONFIG.burstConversations} rooms x ${CONFIG.messages} back-to-back agent messages: lost/dup/reordered ${b.lost}/${b.duplicated}/${b.reordered}`,
+            );
         }
 
         // ---------------------------------------------------------------- memory, diagnostics
@@ -281,13 +337,18 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             floor_event: perOp(batches['floor.event']),
         };
         const cats = Object.fromEntries(Object.entries(countsPerOp).map(([k, v]) => [k, categories(v)]));
-        const scaleSummary = Object.fromEntries(levels.map((level) => [level, {
-            message: summarize(scaling[level].message),
-            event: summarize(scaling[level].event),
-            message_settled: summarize(scaling[level].message_settled),
-            event_settled: summarize(scaling[level].event_settled),
-            db_ops_per_op: categories(perOp(scaling[level].counts)),
-        }]));
+        const scaleSummary = Object.fromEntries(
+            levels.map((level) => [
+                level,
+                {
+                    message: summarize(scaling[level].message),
+                    event: summarize(scaling[level].event),
+                    message_settled: summarize(scaling[level].message_settled),
+                    event_settled: summarize(scaling[level].event_settled),
+                    db_ops_per_op: categories(perOp(scaling[level].counts)),
+                },
+            ]),
+        );
         const low = levels[0];
         const scalingMessage = ratio(scaleSummary[top].message.p50, scaleSummary[low].message.p50);
         const scalingEvent = ratio(scaleSummary[top].event.p50, scaleSummary[low].event.p50);
@@ -298,10 +359,14 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         };
         const appTp = sumTp('app');
         const floorTp = sumTp('floor');
-        const tally = (k: Kind, f: 'lost' | 'duplicated' | 'reordered') => tp[k].reduce((a, r) => a + r.contactToAgent[f] + r.agentToContact[f], 0);
+        const tally = (k: Kind, f: 'lost' | 'duplicated' | 'reordered') =>
+            tp[k].reduce((a, r) => a + r.contactToAgent[f] + r.agentToContact[f], 0);
         const misrouted = tp.app.reduce((a, r) => a + r.contactToAgent.misrouted + r.agentToContact.misrouted, 0);
         const agentMessages = tp.app.reduce((a, r) => a + r.conversations * r.messagesEachWay, 0);
-        const httpPerPart = ratio(tp.app.reduce((a, r) => a + r.httpToMessagesJson, 0), agentMessages);
+        const httpPerPart = ratio(
+            tp.app.reduce((a, r) => a + r.httpToMessagesJson, 0),
+            agentMessages,
+        );
 
         const results = {
             generated_at: new Date().toISOString(),
@@ -323,8 +388,15 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 endpoint_ratio: { max: TARGETS.endpoint_ratio, met: ratio(L.app_message.p50, L.floor_ping.p50) <= TARGETS.endpoint_ratio },
                 event_ratio: { max: TARGETS.event_ratio, met: ratio(L.app_event.p50, L.floor_event.p50) <= TARGETS.event_ratio },
                 throughput_ratio: { min: TARGETS.throughput_ratio, met: ratio(appTp, floorTp) >= TARGETS.throughput_ratio },
-                scaling_ratio: { max: TARGETS.scaling_ratio, met: Math.max(scalingMessage, scalingEvent) <= TARGETS.scaling_ratio, note: 'flat = within 25 % (p50 at the largest level / p50 at 10)' },
-                lost_duplicated_reordered: { max: 0, met: tally('app', 'lost') + tally('app', 'duplicated') + tally('app', 'reordered') === 0 },
+                scaling_ratio: {
+                    max: TARGETS.scaling_ratio,
+                    met: Math.max(scalingMessage, scalingEvent) <= TARGETS.scaling_ratio,
+                    note: 'flat = within 25 % (p50 at the largest level / p50 at 10)',
+                },
+                lost_duplicated_reordered: {
+                    max: 0,
+                    met: tally('app', 'lost') + tally('app', 'duplicated') + tally('app', 'reordered') === 0,
+                },
                 http_requests_per_text_part: { max: 1, met: httpPerPart <= 1 },
             },
             machine: {
@@ -340,17 +412,27 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             },
             config: CONFIG,
             definitions: {
-                endpoint_ratio: 'p50 of the app `message` endpoint / p50 of the floor `ping` endpoint, time until the endpoint answered (executeApi resolved), same webhook body',
-                event_ratio: 'p50 of agentSendMessage -> simulator receives POST /api/v2/messages.json, app / floor (floor = 1 conversation read + 1 POST)',
-                throughput_ratio: 'ops/s of the app / ops/s of the floor, 1000 conversations x 10 messages each way, all conversations concurrent (per conversation: contact messages one after the other through the `message` endpoint, agent messages one after the other, each once the app handled the previous), at most `inFlight` requests in flight over both directions (like the bounded worker pools of RapidPro and Rocket.Chat; unbounded = 2000 in flight makes every op wait ~10 s on 2 cores and trips the 10 s HTTP timeouts); lost/duplicated/reordered are of this run',
+                endpoint_ratio:
+                    'p50 of the app `message` endpoint / p50 of the floor `ping` endpoint, time until the endpoint answered (executeApi resolved), same webhook body',
+                event_ratio:
+                    'p50 of agentSendMessage -> simulator receives POST /api/v2/messages.json, app / floor (floor = 1 conversation read + 1 POST)',
+                throughput_ratio:
+                    'ops/s of the app / ops/s of the floor, 1000 conversations x 10 messages each way, all conversations concurrent (per conversation: contact messages one after the other through the `message` endpoint, agent messages one after the other, each once the app handled the previous), at most `inFlight` requests in flight over both directions (like the bounded worker pools of RapidPro and Rocket.Chat; unbounded = 2000 in flight makes every op wait ~10 s on 2 cores and trips the 10 s HTTP timeouts); lost/duplicated/reordered are of this run',
                 burst: 'agents of 100 rooms send 10 messages back to back without waiting for the app (Rocket.Chat does not wait for app events): lost/duplicated/reordered at RapidPro',
                 scaling_ratio: 'max over {message, event} of p50 at the largest stored-conversation level / p50 at 10',
-                peak_rss_mb: "VmHWM of the app's Deno process (peak_rss_host_mb: VmHWM of the host process: engine + emulated Rocket.Chat + its in-memory persistence + simulator)",
-                settled: 'until callApi / agentSendMessage resolved, i.e. the response AND every app event it caused was handled (the harness waits for rc.idle())',
+                peak_rss_mb:
+                    "VmHWM of the app's Deno process (peak_rss_host_mb: VmHWM of the host process: engine + emulated Rocket.Chat + its in-memory persistence + simulator)",
+                settled:
+                    'until callApi / agentSendMessage resolved, i.e. the response AND every app event it caused was handled (the harness waits for rc.idle())',
             },
             raw: {
                 latency_ms: L,
-                per_round_p50_ratios: { endpoint: roundRatios.endpoint, event: roundRatios.event, endpoint_median: median(roundRatios.endpoint), event_median: median(roundRatios.event) },
+                per_round_p50_ratios: {
+                    endpoint: roundRatios.endpoint,
+                    event: roundRatios.event,
+                    endpoint_median: median(roundRatios.endpoint),
+                    event_median: median(roundRatios.event),
+                },
                 secondary_ratios: {
                     endpoint_vs_minimal_message_p50: ratio(L.app_message.p50, L.floor_message.p50),
                     endpoint_p99: ratio(L.app_message.p99, L.floor_ping.p99),
@@ -375,7 +457,16 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                     },
                 },
                 worker_stderr_bytes: { app: app.stderrBytes, floor: floor.stderrBytes },
-                throughput: { per_segment_ratios: segmentRatios, per_segment_ratio_median: median(segmentRatios), app: tp.app, floor: tp.floor, app_ops_per_sec: round(appTp, 1), floor_ops_per_sec: round(floorTp, 1), app_misrouted: misrouted, floor_lost_dup_reordered: [tally('floor', 'lost'), tally('floor', 'duplicated'), tally('floor', 'reordered')] },
+                throughput: {
+                    per_segment_ratios: segmentRatios,
+                    per_segment_ratio_median: median(segmentRatios),
+                    app: tp.app,
+                    floor: tp.floor,
+                    app_ops_per_sec: round(appTp, 1),
+                    floor_ops_per_sec: round(floorTp, 1),
+                    app_misrouted: misrouted,
+                    floor_lost_dup_reordered: [tally('floor', 'lost'), tally('floor', 'duplicated'), tally('floor', 'reordered')],
+                },
                 burst: { app: burst.app, floor: burst.floor },
                 memory: { app: memApp, floor: memFloor },
                 setup: { app: appSetup, floor: floorSetup },
@@ -400,42 +491,72 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
     }
 }
 
-function printTable(results: any, L: Record<string, Summary>, cats: Record<string, Record<string, number>>, scale: Record<string, any>, tp: Record<Kind, ThroughputResult[]>, burst: Record<Kind, any>, memApp: MemoryInfo, memFloor: MemoryInfo): void {
+function printTable(
+    results: any,
+    L: Record<string, Summary>,
+    cats: Record<string, Record<string, number>>,
+    scale: Record<string, any>,
+    tp: Record<Kind, ThroughputResult[]>,
+    burst: Record<Kind, any>,
+    memApp: MemoryInfo,
+    memFloor: MemoryInfo,
+): void {
     const lines: string[] = [];
     const m = results.machine;
-    lines.push(`RapidPro Bridge benchmark — ${m.cpu_model}, ${m.cores} cores, node ${m.node}, apps-engine ${m.apps_engine}, deno ${m.deno}`);
+    lines.push(
+        `RapidPro Bridge benchmark — ${m.cpu_model}, ${m.cores} cores, node ${m.node}, apps-engine ${m.apps_engine}, deno ${m.deno}`,
+    );
     lines.push('');
     lines.push(`${pad('latency (ms)', 44)}${lpad('p50', 8)}${lpad('p99', 8)}${lpad('n', 6)}   settled p50/p99`);
-    const row = (label: string, s: Summary, settled: Summary) => lines.push(`${pad(label, 44)}${lpad(fmt(s.p50), 8)}${lpad(fmt(s.p99), 8)}${lpad(String(s.n), 6)}   ${fmt(settled.p50)} / ${fmt(settled.p99)}`);
+    const row = (label: string, s: Summary, settled: Summary) =>
+        lines.push(
+            `${pad(label, 44)}${lpad(fmt(s.p50), 8)}${lpad(fmt(s.p99), 8)}${lpad(String(s.n), 6)}   ${fmt(settled.p50)} / ${fmt(settled.p99)}`,
+        );
     row('app   message endpoint (answered)', L.app_message, L.app_message_settled);
     row('floor ping endpoint (trivial)', L.floor_ping, L.floor_ping_settled);
     row('floor message endpoint (minimal work)', L.floor_message, L.floor_message_settled);
     row('app   agent msg -> RapidPro POST', L.app_event, L.app_event_settled);
     row('floor agent msg -> RapidPro POST (1 read+1 POST)', L.floor_event, L.floor_event_settled);
     lines.push('');
-    lines.push(`${pad('per operation', 26)}${lpad('HTTP', 6)}${lpad('reads', 7)}${lpad('writes', 8)}${lpad('settings', 10)}${lpad('sched', 7)}${lpad('rooms', 7)}${lpad('app->host', 11)}${lpad('host->app', 11)}`);
+    lines.push(
+        `${pad('per operation', 26)}${lpad('HTTP', 6)}${lpad('reads', 7)}${lpad('writes', 8)}${lpad('settings', 10)}${lpad('sched', 7)}${lpad('rooms', 7)}${lpad('app->host', 11)}${lpad('host->app', 11)}`,
+    );
     for (const [k, c] of Object.entries(cats)) {
-        lines.push(`${pad(k, 26)}${lpad(fmt(c.http_requests), 6)}${lpad(fmt(c.persistence_reads), 7)}${lpad(fmt(c.persistence_writes), 8)}${lpad(fmt(c.settings_reads), 10)}${lpad(fmt(c.scheduler_calls), 7)}${lpad(fmt(c.room_reads), 7)}${lpad(fmt(c.app_to_host_calls), 11)}${lpad(fmt(c.host_to_app_calls), 11)}`);
+        lines.push(
+            `${pad(k, 26)}${lpad(fmt(c.http_requests), 6)}${lpad(fmt(c.persistence_reads), 7)}${lpad(fmt(c.persistence_writes), 8)}${lpad(fmt(c.settings_reads), 10)}${lpad(fmt(c.scheduler_calls), 7)}${lpad(fmt(c.room_reads), 7)}${lpad(fmt(c.app_to_host_calls), 11)}${lpad(fmt(c.host_to_app_calls), 11)}`,
+        );
     }
     lines.push('');
     lines.push(`${pad('stored conversations', 22)}${lpad('message p50', 13)}${lpad('p99', 8)}${lpad('event p50', 11)}${lpad('p99', 8)}`);
     for (const [level, s] of Object.entries(scale)) {
-        lines.push(`${pad(level, 22)}${lpad(fmt(s.message.p50), 13)}${lpad(fmt(s.message.p99), 8)}${lpad(fmt(s.event.p50), 11)}${lpad(fmt(s.event.p99), 8)}`);
+        lines.push(
+            `${pad(level, 22)}${lpad(fmt(s.message.p50), 13)}${lpad(fmt(s.message.p99), 8)}${lpad(fmt(s.event.p50), 11)}${lpad(fmt(s.event.p99), 8)}`,
+        );
     }
     const scan = results.raw.scaling.harness_scan_without_index;
-    lines.push(`${pad(`${scan.level} w/o index (harness scan)`, 22)}${lpad(fmt(scan.message.p50), 13)}${lpad(fmt(scan.message.p99), 8)}${lpad(fmt(scan.event.p50), 11)}${lpad(fmt(scan.event.p99), 8)}`);
+    lines.push(
+        `${pad(`${scan.level} w/o index (harness scan)`, 22)}${lpad(fmt(scan.message.p50), 13)}${lpad(fmt(scan.message.p99), 8)}${lpad(fmt(scan.event.p50), 11)}${lpad(fmt(scan.event.p99), 8)}`,
+    );
     lines.push('');
     for (const k of ['app', 'floor'] as Kind[]) {
         for (const r of tp[k]) {
-            lines.push(`throughput ${pad(k, 6)} ${r.conversations} conv x ${r.messagesEachWay} each way, ${r.inFlight || 'unbounded'} in flight: ${fmt(r.opsPerSec, 0)} ops/s (${fmt(r.elapsedMs / 1000, 1)} s), op p50/p99 endpoint ${fmt(r.endpointUnderLoad.p50, 0)}/${fmt(r.endpointUnderLoad.p99, 0)} ms, event ${fmt(r.eventUnderLoad.p50, 0)}/${fmt(r.eventUnderLoad.p99, 0)} ms; in lost/dup/reord ${r.contactToAgent.lost}/${r.contactToAgent.duplicated}/${r.contactToAgent.reordered}, out ${r.agentToContact.lost}/${r.agentToContact.duplicated}/${r.agentToContact.reordered}; errors ${r.endpointErrors}+${r.eventErrors}; retries ${r.retryJobsRun}`);
+            lines.push(
+                `throughput ${pad(k, 6)} ${r.conversations} conv x ${r.messagesEachWay} each way, ${r.inFlight || 'unbounded'} in flight: ${fmt(r.opsPerSec, 0)} ops/s (${fmt(r.elapsedMs / 1000, 1)} s), op p50/p99 endpoint ${fmt(r.endpointUnderLoad.p50, 0)}/${fmt(r.endpointUnderLoad.p99, 0)} ms, event ${fmt(r.eventUnderLoad.p50, 0)}/${fmt(r.eventUnderLoad.p99, 0)} ms; in lost/dup/reord ${r.contactToAgent.lost}/${r.contactToAgent.duplicated}/${r.contactToAgent.reordered}, out ${r.agentToContact.lost}/${r.agentToContact.duplicated}/${r.agentToContact.reordered}; errors ${r.endpointErrors}+${r.eventErrors}; retries ${r.retryJobsRun}`,
+            );
         }
     }
-    lines.push(`throughput ratio per interleaved segment (app/floor): ${results.raw.throughput.per_segment_ratios.map((x: number) => fmt(x)).join(' ')}`);
+    lines.push(
+        `throughput ratio per interleaved segment (app/floor): ${results.raw.throughput.per_segment_ratios.map((x: number) => fmt(x)).join(' ')}`,
+    );
     for (const k of ['app', 'floor'] as Kind[]) {
         const b = burst[k];
-        lines.push(`burst      ${pad(k, 6)} ${b.conversations} rooms x ${b.messages} back-to-back agent messages: lost/dup/reord ${b.agentToContact.lost}/${b.agentToContact.duplicated}/${b.agentToContact.reordered}; HTTP ${b.httpToMessagesJson}; retries ${b.retryJobsRun}`);
+        lines.push(
+            `burst      ${pad(k, 6)} ${b.conversations} rooms x ${b.messages} back-to-back agent messages: lost/dup/reord ${b.agentToContact.lost}/${b.agentToContact.duplicated}/${b.agentToContact.reordered}; HTTP ${b.httpToMessagesJson}; retries ${b.retryJobsRun}`,
+        );
     }
-    lines.push(`memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor deno ${mb(memFloor.denoVmHWMkB)}, floor host ${mb(memFloor.hostVmHWMkB)}`);
+    lines.push(
+        `memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor deno ${mb(memFloor.denoVmHWMkB)}, floor host ${mb(memFloor.hostVmHWMkB)}`,
+    );
     lines.push('');
     const t = results.targets;
     const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');

@@ -10,10 +10,9 @@
  * the floor fixture with the harness's cached packager), then runs bench/main.ts under ts-node.
  * With `--worker` it is one benchmark subject (bench/worker.ts), forked by main.ts.
  */
-'use strict';
 
-const path = require('path');
-const { spawnSync } = require('child_process');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 
@@ -47,7 +46,7 @@ if (process.argv.includes('--worker')) {
         .main(zips)
         .then(() => process.exit(0))
         .catch((error) => {
-            console.error(error && error.stack ? error.stack : error);
+            console.error(error?.stack ? error.stack : error);
             process.exit(1);
         });
 }

@@ -5,17 +5,17 @@
  * their measurement batches, so the app and the floor see the same machine conditions and never
  * run at the same time. (One process can only hold one EngineHost.)
  */
-import { randomUUID } from 'crypto';
-import * as fs from 'fs';
-import type * as http from 'http';
-import { performance } from 'perf_hooks';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
 
 import { buildApiRequest, EngineHost } from '../test/engine';
 import type { RcRoom } from '../test/engine';
-import { RapidProSimulator, startRapidProSimulator } from '../test/rapidpro-sim/simulator';
+import { type RapidProSimulator, startRapidProSimulator } from '../test/rapidpro-sim/simulator';
 
-import { Counts, HostInstrument, StoredRecord } from './lib/instrument';
-import { summarize, Summary } from './lib/stats';
+import { type Counts, HostInstrument, type StoredRecord } from './lib/instrument';
+import { summarize, type Summary } from './lib/stats';
 
 /** FIFO limit on concurrent operations (0 = none). */
 class Slots {
@@ -161,7 +161,10 @@ class Worker {
         }
         this.host = await EngineHost.start({ zip: args.zip, routing: 'auto', runtimeTimeoutMs: 30000, settings });
         this.agentNames = Array.from({ length: AGENTS }, (_, i) => `agent${String(i + 1).padStart(2, '0')}`);
-        const dep = this.host.rc.addDepartment({ name: DEPARTMENT, agents: this.agentNames.map((username) => ({ username, name: username, online: true })) });
+        const dep = this.host.rc.addDepartment({
+            name: DEPARTMENT,
+            agents: this.agentNames.map((username) => ({ username, name: username, online: true })),
+        });
         this.departmentId = dep._id;
         this.inst = new HostInstrument(this.host).install();
 
@@ -202,7 +205,11 @@ class Worker {
      */
     private async postDirect(path: string, headers: Record<string, string>, body: unknown): Promise<number> {
         const buf = Buffer.from(JSON.stringify(body), 'utf8');
-        const h: Record<string, string> = { host: new URL(this.host.rc.options.siteUrl).host, 'content-type': 'application/json', 'content-length': String(buf.length) };
+        const h: Record<string, string> = {
+            host: new URL(this.host.rc.options.siteUrl).host,
+            'content-type': 'application/json',
+            'content-length': String(buf.length),
+        };
         for (const [k, v] of Object.entries(headers)) {
             h[k.toLowerCase()] = v;
         }
@@ -254,7 +261,13 @@ class Worker {
     }
 
     /** The app: real handoffs through its `handoff` endpoint. The floor: rooms + records seeded. */
-    async setupActive(args: { n: number; template?: Record<string, unknown> }): Promise<{ conversations: number; recordShapeMatches?: boolean; realRecord?: unknown; template?: Record<string, unknown>; outboxLeft: number }> {
+    async setupActive(args: { n: number; template?: Record<string, unknown> }): Promise<{
+        conversations: number;
+        recordShapeMatches?: boolean;
+        realRecord?: unknown;
+        template?: Record<string, unknown>;
+        outboxLeft: number;
+    }> {
         if (this.kind === 'floor') {
             this.template = args.template || {};
             this.active = await this.seedConversations(args.n, 0);
@@ -277,11 +290,20 @@ class Worker {
                 throw new Error(`handoff failed: ${res.status} ${res.raw}`);
             }
             const room = this.host.rc.room(res.body.room_id) as RcRoom;
-            this.active.push({ idx: i, contactUuid: contact.uuid, contactName: contact.name, urn: contact.urn, roomId: room._id, agent: room.servedBy!.username });
+            this.active.push({
+                idx: i,
+                contactUuid: contact.uuid,
+                contactName: contact.name,
+                urn: contact.urn,
+                roomId: room._id,
+                agent: room.servedBy!.username,
+            });
         }
         await this.flushJobs();
         // The record a real handoff left, to check that seeded records have the same shape.
-        const real = this.host.persistence().find((r) => (r.associations || []).some((a) => a.id === `conversation:contact:${this.active[0].contactUuid}`));
+        const real = this.host
+            .persistence()
+            .find((r) => (r.associations || []).some((a) => a.id === `conversation:contact:${this.active[0].contactUuid}`));
         this.template = real ? { ...(real.data as Record<string, unknown>) } : {};
         const a0 = this.active[0];
         const seeded = this.conversationRecord({ contactUuid: a0.contactUuid, contactName: a0.contactName, roomId: a0.roomId }, 'x');
@@ -300,7 +322,10 @@ class Worker {
     }
 
     /** A conversation record in the app's shape (ConversationStore.save after a handoff). */
-    private conversationRecord(c: { contactUuid: string; contactName: string; roomId: string; visitorId?: string; visitorToken?: string; agentId?: string }, id?: string): StoredRecord {
+    private conversationRecord(
+        c: { contactUuid: string; contactName: string; roomId: string; visitorId?: string; visitorToken?: string; agentId?: string },
+        id?: string,
+    ): StoredRecord {
         const data: Record<string, unknown> = {
             ...this.template,
             contactUuid: c.contactUuid,
@@ -329,18 +354,41 @@ class Worker {
         const out: Conversation[] = [];
         try {
             for (let start = 0; start < n; start += 200) {
-                const chunk = await Promise.all(Array.from({ length: Math.min(200, n - start) }, async (_, k) => {
-                    const idx = from + start + k;
-                    const contact = this.newContact(idx);
-                    const visitor = await this.host.rc.registerGuest({ token: randomUUID().replace(/-/g, ''), name: contact.name, username: `rapidpro-${contact.uuid.slice(0, 8)}`, department: this.departmentId });
-                    const room = await this.host.rc.createLivechatRoom({
-                        visitor,
-                        source: { type: 'app', id: this.host.appId, alias: this.host.appInfo.nameSlug, label: 'RapidPro' } as never,
-                    });
-                    const agent = this.host.rc.users.get(room.servedBy!._id)!;
-                    this.inst.seed([this.conversationRecord({ contactUuid: contact.uuid, contactName: contact.name, roomId: room._id, visitorId: visitor._id, visitorToken: visitor.token, agentId: agent._id })]);
-                    return { idx, contactUuid: contact.uuid, contactName: contact.name, urn: contact.urn, roomId: room._id, agent: agent.username };
-                }));
+                const chunk = await Promise.all(
+                    Array.from({ length: Math.min(200, n - start) }, async (_, k) => {
+                        const idx = from + start + k;
+                        const contact = this.newContact(idx);
+                        const visitor = await this.host.rc.registerGuest({
+                            token: randomUUID().replace(/-/g, ''),
+                            name: contact.name,
+                            username: `rapidpro-${contact.uuid.slice(0, 8)}`,
+                            department: this.departmentId,
+                        });
+                        const room = await this.host.rc.createLivechatRoom({
+                            visitor,
+                            source: { type: 'app', id: this.host.appId, alias: this.host.appInfo.nameSlug, label: 'RapidPro' } as never,
+                        });
+                        const agent = this.host.rc.users.get(room.servedBy!._id)!;
+                        this.inst.seed([
+                            this.conversationRecord({
+                                contactUuid: contact.uuid,
+                                contactName: contact.name,
+                                roomId: room._id,
+                                visitorId: visitor._id,
+                                visitorToken: visitor.token,
+                                agentId: agent._id,
+                            }),
+                        ]);
+                        return {
+                            idx,
+                            contactUuid: contact.uuid,
+                            contactName: contact.name,
+                            urn: contact.urn,
+                            roomId: room._id,
+                            agent: agent.username,
+                        };
+                    }),
+                );
                 out.push(...chunk);
             }
         } finally {
@@ -362,7 +410,9 @@ class Worker {
         while (this.filler.length < want) {
             const i = this.filler.length;
             const uuid = randomUUID();
-            this.filler.push(this.conversationRecord({ contactUuid: uuid, contactName: `Stored ${i}`, roomId: `stored${String(i).padStart(12, '0')}` }));
+            this.filler.push(
+                this.conversationRecord({ contactUuid: uuid, contactName: `Stored ${i}`, roomId: `stored${String(i).padStart(12, '0')}` }),
+            );
         }
         if (want > this.fillerSeeded) {
             this.inst.seed(this.filler.slice(this.fillerSeeded, want));
@@ -376,13 +426,16 @@ class Worker {
     async setIndex(args: { enabled: boolean }): Promise<{ verified: boolean }> {
         this.inst.indexEnabled = args.enabled;
         const c = this.active[0];
-        const verified = await this.inst.verify([
-            [misc(`conversation:contact:${c.contactUuid}`)],
-            [misc(`conversation:room:${c.roomId}`)],
-            [misc(`conversation:contact:${c.contactUuid}`), misc(`conversation:room:${c.roomId}`)],
-            [misc('outbox')],
-            [misc('nothing-here')],
-        ], this.host.appId);
+        const verified = await this.inst.verify(
+            [
+                [misc(`conversation:contact:${c.contactUuid}`)],
+                [misc(`conversation:room:${c.roomId}`)],
+                [misc(`conversation:contact:${c.contactUuid}`), misc(`conversation:room:${c.roomId}`)],
+                [misc('outbox')],
+                [misc('nothing-here')],
+            ],
+            this.host.appId,
+        );
         return { verified };
     }
 
@@ -407,7 +460,7 @@ class Worker {
                 if (this.arrivals.length - mark !== 1) {
                     failures++;
                 }
-                if (isFinite(arrived)) {
+                if (Number.isFinite(arrived)) {
                     primary.push(arrived - t0);
                 }
                 settled.push(t1 - t0);
@@ -485,33 +538,39 @@ class Worker {
         };
         const headers: Record<string, string> = this.kind === 'app' ? { Authorization: `Token ${SECRET}` } : {};
         const t0 = performance.now();
-        await Promise.all(this.bulk.map(async (c) => {
-            // RapidPro calls the webhook of one contact's flow one after the other (it waits for the answer).
-            const inbound = (async () => {
-                for (let i = args.from; i < args.to; i++) {
-                    try {
-                        await slots.run(() => timed(tp.endpointTimes, async () => {
-                            if ((await this.postDirect('message', headers, this.webhookBody(c, `${tag} in ${c.idx} ${i}`))) !== 200) {
-                                tp.endpointErrors++;
-                            }
-                        }));
-                    } catch {
-                        tp.endpointErrors++;
+        await Promise.all(
+            this.bulk.map(async (c) => {
+                // RapidPro calls the webhook of one contact's flow one after the other (it waits for the answer).
+                const inbound = (async () => {
+                    for (let i = args.from; i < args.to; i++) {
+                        try {
+                            await slots.run(() =>
+                                timed(tp.endpointTimes, async () => {
+                                    if (
+                                        (await this.postDirect('message', headers, this.webhookBody(c, `${tag} in ${c.idx} ${i}`))) !== 200
+                                    ) {
+                                        tp.endpointErrors++;
+                                    }
+                                }),
+                            );
+                        } catch {
+                            tp.endpointErrors++;
+                        }
                     }
-                }
-            })();
-            // The agent writes the next message once the app handled the previous one (agentSendMessage semantics).
-            const outbound = (async () => {
-                for (let i = args.from; i < args.to; i++) {
-                    try {
-                        await slots.run(() => timed(tp.eventTimes, () => this.agentMessage(c, `${tag} out ${c.idx} ${i}`, true)));
-                    } catch {
-                        tp.eventErrors++;
+                })();
+                // The agent writes the next message once the app handled the previous one (agentSendMessage semantics).
+                const outbound = (async () => {
+                    for (let i = args.from; i < args.to; i++) {
+                        try {
+                            await slots.run(() => timed(tp.eventTimes, () => this.agentMessage(c, `${tag} out ${c.idx} ${i}`, true)));
+                        } catch {
+                            tp.eventErrors++;
+                        }
                     }
-                }
-            })();
-            await Promise.all([inbound, outbound]);
-        }));
+                })();
+                await Promise.all([inbound, outbound]);
+            }),
+        );
         await this.host.rc.idle(); // every event the segment caused (e.g. the visitor messages' IPostMessageSent)
         const ms = performance.now() - t0;
         const ops = this.bulk.length * (args.to - args.from) * 2;
@@ -559,7 +618,14 @@ class Worker {
      * back, without waiting for the app (Rocket.Chat does not wait for app events either), so the
      * app's handlers of one room run concurrently. Checks what RapidPro got.
      */
-    async burst(args: { conversations: number; messages: number }): Promise<{ conversations: number; messages: number; elapsedMs: number; agentToContact: DirectionCheck; retryJobsRun: number; httpToMessagesJson: number }> {
+    async burst(args: { conversations: number; messages: number }): Promise<{
+        conversations: number;
+        messages: number;
+        elapsedMs: number;
+        agentToContact: DirectionCheck;
+        retryJobsRun: number;
+        httpToMessagesJson: number;
+    }> {
         const convs = this.bulk.slice(0, args.conversations);
         const tag = `b${++this.seq}`;
         await this.host.rc.idle();
@@ -574,8 +640,17 @@ class Worker {
         const elapsedMs = performance.now() - t0;
         const retryJobsRun = await this.flushJobs();
         this.eventByMessage.clear();
-        const httpToMessagesJson = this.host.httpCalls.slice(httpBefore).filter((c) => c.method === 'POST' && c.url.includes('/api/v2/messages.json')).length;
-        return { conversations: convs.length, messages: args.messages, elapsedMs, agentToContact: this.delivered(tag, convs, args.messages).agentToContact, retryJobsRun, httpToMessagesJson };
+        const httpToMessagesJson = this.host.httpCalls
+            .slice(httpBefore)
+            .filter((c) => c.method === 'POST' && c.url.includes('/api/v2/messages.json')).length;
+        return {
+            conversations: convs.length,
+            messages: args.messages,
+            elapsedMs,
+            agentToContact: this.delivered(tag, convs, args.messages).agentToContact,
+            retryJobsRun,
+            httpToMessagesJson,
+        };
     }
 
     /** contact -> agent: what the rooms got from the visitor; agent -> contact: what the simulator got, in arrival order. */
@@ -642,18 +717,39 @@ class Worker {
         const self = procStatus('self');
         const pid = this.inst.denoPid();
         const deno = pid ? procStatus(pid) : undefined;
-        return { hostPid: process.pid, hostVmHWMkB: self.VmHWM, hostVmRSSkB: self.VmRSS, denoPid: pid, denoVmHWMkB: deno?.VmHWM, denoVmRSSkB: deno?.VmRSS };
+        return {
+            hostPid: process.pid,
+            hostVmHWMkB: self.VmHWM,
+            hostVmRSSkB: self.VmRSS,
+            denoPid: pid,
+            denoVmHWMkB: deno?.VmHWM,
+            denoVmRSSkB: deno?.VmRSS,
+        };
     }
 
-    async diagnostics(): Promise<{ logErrors: number; eventErrors: number; permissionDenials: number; schedulerErrors: number; failedJobs: number; sample: string[] }> {
-        const errors = this.host.logs.flatMap((l) => (l.entries || []).filter((e) => ['error', 'warning', 'warn'].includes(String(e.severity))).map((e) => `${e.severity}: ${JSON.stringify(e.args).slice(0, 200)}`));
+    async diagnostics(): Promise<{
+        logErrors: number;
+        eventErrors: number;
+        permissionDenials: number;
+        schedulerErrors: number;
+        failedJobs: number;
+        sample: string[];
+    }> {
+        const errors = this.host.logs.flatMap((l) =>
+            (l.entries || [])
+                .filter((e) => ['error', 'warning', 'warn'].includes(String(e.severity)))
+                .map((e) => `${e.severity}: ${JSON.stringify(e.args).slice(0, 200)}`),
+        );
         return {
             logErrors: errors.length,
             eventErrors: this.host.rc.eventErrors.length,
             permissionDenials: this.host.permissionDenials.length,
             schedulerErrors: this.host.scheduler.errors.length,
             failedJobs: this.host.scheduler.failedJobs().length,
-            sample: [...errors.slice(0, 5), ...this.host.rc.eventErrors.slice(0, 3).map((e) => `${e.event}: ${String((e.error as Error)?.message ?? e.error)}`)],
+            sample: [
+                ...errors.slice(0, 5),
+                ...this.host.rc.eventErrors.slice(0, 3).map((e) => `${e.event}: ${String((e.error as Error)?.message ?? e.error)}`),
+            ],
         };
     }
 

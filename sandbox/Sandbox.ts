@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { EngineHost, RocketChatError } from '../test/engine';
 import type { RcMessage, RcRoom, RcUser } from '../test/engine';
@@ -79,9 +79,26 @@ export interface SandboxState {
         down: boolean;
         /** connections the simulator destroyed while down (the bridge retries those calls) */
         refusedConnections: number;
-        requests: Array<{ seq: number; time: number; method: string; path: string; query: Record<string, string>; status: number; bodyType: string; body: unknown; response: unknown; fault: string | null }>;
+        requests: Array<{
+            seq: number;
+            time: number;
+            method: string;
+            path: string;
+            query: Record<string, string>;
+            status: number;
+            bodyType: string;
+            body: unknown;
+            response: unknown;
+            fault: string | null;
+        }>;
         sentCount: number;
-        contacts: Array<{ uuid: string; name: string | null; language: string | null; urns: string[]; fields: Record<string, string | null> }>;
+        contacts: Array<{
+            uuid: string;
+            name: string | null;
+            language: string | null;
+            urns: string[];
+            fields: Record<string, string | null>;
+        }>;
         flowStarts: Array<{ uuid: string; flow: string; contacts: string[]; params: Record<string, unknown> | null; created_on: string }>;
         media: Array<{ uuid: string; filename: string; content_type: string; size: number; url: string }>;
     };
@@ -89,7 +106,12 @@ export interface SandboxState {
     eventErrors: string[];
 }
 
-type RequestHandler = (method: string, target: string, headers: Record<string, string>, body: Buffer | undefined) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
+type RequestHandler = (
+    method: string,
+    target: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
 
 const MAX_CALLS = 200;
 const MAX_REQUESTS = 200;
@@ -115,7 +137,10 @@ function errorText(error: unknown): string {
 
 /** An action of the page that failed for a reason worth showing (Rocket.Chat refused, bad input). */
 export class ActionError extends Error {
-    constructor(message: string, public readonly status = 400) {
+    constructor(
+        message: string,
+        public readonly status = 400,
+    ) {
         super(message);
     }
 }
@@ -129,7 +154,11 @@ export class Sandbox {
     private readonly roomContacts = new Map<string, string>();
     private callSeq = 0;
 
-    private constructor(public readonly host: EngineHost, public readonly sim: RapidProSimulator, public readonly secret: string) {}
+    private constructor(
+        public readonly host: EngineHost,
+        public readonly sim: RapidProSimulator,
+        public readonly secret: string,
+    ) {}
 
     public static async start(options: SandboxOptions): Promise<Sandbox> {
         const secret = options.secret || randomBytes(24).toString('hex');
@@ -285,13 +314,22 @@ export class Sandbox {
         return this.agentAction(() => this.host.rc.agentSendMessage(roomId, agent, text));
     }
 
-    public async sendFile(roomId: string, agent: string, file: { filename: string; contentType?: string; base64: string; text?: string }): Promise<RcMessage> {
+    public async sendFile(
+        roomId: string,
+        agent: string,
+        file: { filename: string; contentType?: string; base64: string; text?: string },
+    ): Promise<RcMessage> {
         const buffer = Buffer.from(file.base64, 'base64');
         if (!file.filename || !buffer.length) {
             throw new ActionError('choose a non-empty file');
         }
         const { message } = await this.agentAction(() =>
-            this.host.rc.agentSendFile(roomId, agent, { filename: file.filename, contentType: file.contentType || undefined, buffer, text: file.text || undefined }),
+            this.host.rc.agentSendFile(roomId, agent, {
+                filename: file.filename,
+                contentType: file.contentType || undefined,
+                buffer,
+                text: file.text || undefined,
+            }),
         );
         return message;
     }
@@ -349,7 +387,15 @@ export class Sandbox {
     }
 
     /** A new contact (or a known one) handed over by a flow, with the optional handoff keys. */
-    public async handoff(input: { uuid?: string; name?: string; urn?: string; department?: string; text?: string; history?: boolean; language?: string }): Promise<ContactCallResult> {
+    public async handoff(input: {
+        uuid?: string;
+        name?: string;
+        urn?: string;
+        department?: string;
+        text?: string;
+        history?: boolean;
+        language?: string;
+    }): Promise<ContactCallResult> {
         const uuid = input.uuid?.trim() || randomUUID();
         const known = this.contact(uuid);
         const name = input.name?.trim() || known.name || `Contact ${uuid.slice(0, 4)}`;
@@ -451,7 +497,9 @@ export class Sandbox {
             ts: message.ts.toISOString(),
             edited: !!message.editedAt,
             systemType: message.t,
-            file: upload ? { id: upload._id, name: upload.name, type: upload.type, url: `/files/${upload._id}/${encodeURIComponent(upload.name)}` } : undefined,
+            file: upload
+                ? { id: upload._id, name: upload.name, type: upload.type, url: `/files/${upload._id}/${encodeURIComponent(upload.name)}` }
+                : undefined,
         };
     }
 
@@ -462,14 +510,14 @@ export class Sandbox {
         return {
             id: room._id,
             status,
-            department: room.departmentId ? rc.departments.get(room.departmentId)?.name ?? room.departmentId : null,
+            department: room.departmentId ? (rc.departments.get(room.departmentId)?.name ?? room.departmentId) : null,
             contactName: room.fname || visitor?.name || room.v?.username || 'visitor',
             contactUuid: uuidsByRoom.get(room._id) ?? null,
             agent: room.servedBy?.username ?? null,
             startedAt: room.ts.toISOString(),
             closedAt: room.closedAt ? room.closedAt.toISOString() : null,
             closer: room.closer ?? null,
-            closedBy: room.closer === 'visitor' ? 'contact' : room.closedBy?.username ?? null,
+            closedBy: room.closer === 'visitor' ? 'contact' : (room.closedBy?.username ?? null),
             messages: rc.messagesOf(room._id).map((m) => this.messageView(m)),
         };
     }
@@ -488,7 +536,9 @@ export class Sandbox {
                 username: u.username,
                 name: u.name,
                 online: rc.isAgentOnline(u),
-                departments: rc.departmentAgents.filter((da) => da.agentId === u._id).map((da) => rc.departments.get(da.departmentId)?.name ?? da.departmentId),
+                departments: rc.departmentAgents
+                    .filter((da) => da.agentId === u._id)
+                    .map((da) => rc.departments.get(da.departmentId)?.name ?? da.departmentId),
             }));
         const contacts = new Map<string, { uuid: string; name: string | null; urn: string | null }>();
         for (const [uuid, c] of this.knownContacts) {
@@ -511,7 +561,12 @@ export class Sandbox {
                 routing: rc.options.routing,
             },
             agents,
-            departments: [...rc.departments.values()].map((d) => ({ id: d._id, name: d.name, enabled: d.enabled, online: rc.checkOnlineAgents(d._id) })),
+            departments: [...rc.departments.values()].map((d) => ({
+                id: d._id,
+                name: d.name,
+                enabled: d.enabled,
+                online: rc.checkOnlineAgents(d._id),
+            })),
             contacts: [...contacts.values()],
             rooms,
             endpointCalls: this.endpointCalls.slice(-60).reverse(),
@@ -520,22 +575,43 @@ export class Sandbox {
                 token: sim.token,
                 down: sim.isDown,
                 refusedConnections: sim.refusedConnections,
-                requests: sim.requests.slice(-MAX_REQUESTS).reverse().map((r) => ({
-                    seq: r.seq,
-                    time: r.time,
-                    method: r.method,
-                    path: r.path,
-                    query: r.query,
-                    status: r.status,
-                    bodyType: r.bodyType,
-                    body: r.body,
-                    response: r.responseBody,
-                    fault: r.fault,
-                })),
+                requests: sim.requests
+                    .slice(-MAX_REQUESTS)
+                    .reverse()
+                    .map((r) => ({
+                        seq: r.seq,
+                        time: r.time,
+                        method: r.method,
+                        path: r.path,
+                        query: r.query,
+                        status: r.status,
+                        bodyType: r.bodyType,
+                        body: r.body,
+                        response: r.responseBody,
+                        fault: r.fault,
+                    })),
                 sentCount: sim.sent.length,
-                contacts: [...sim.contacts.values()].map((c) => ({ uuid: c.uuid, name: c.name, language: c.language, urns: c.urns, fields: c.fields })),
-                flowStarts: sim.flowStarts.map((f) => ({ uuid: f.uuid, flow: f.flow.name, contacts: f.contacts.map((c) => c.name ?? c.uuid), params: f.params, created_on: f.created_on })),
-                media: sim.media.map((m) => ({ uuid: m.uuid, filename: m.filename, content_type: m.content_type, size: m.size, url: m.url })),
+                contacts: [...sim.contacts.values()].map((c) => ({
+                    uuid: c.uuid,
+                    name: c.name,
+                    language: c.language,
+                    urns: c.urns,
+                    fields: c.fields,
+                })),
+                flowStarts: sim.flowStarts.map((f) => ({
+                    uuid: f.uuid,
+                    flow: f.flow.name,
+                    contacts: f.contacts.map((c) => c.name ?? c.uuid),
+                    params: f.params,
+                    created_on: f.created_on,
+                })),
+                media: sim.media.map((m) => ({
+                    uuid: m.uuid,
+                    filename: m.filename,
+                    content_type: m.content_type,
+                    size: m.size,
+                    url: m.url,
+                })),
             },
             jobs: {
                 pending: pending.length,

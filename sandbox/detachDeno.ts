@@ -1,4 +1,4 @@
-import type { ChildProcess, SpawnOptions } from 'child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 
 /**
  * Ctrl+C in a terminal sends SIGINT to the whole foreground process group, so the app's Deno
@@ -13,14 +13,17 @@ import type { ChildProcess, SpawnOptions } from 'child_process';
  */
 export function runDenoInItsOwnProcessGroup(): void {
     // The real module object (an `import * as` namespace copy would not be seen by the engine).
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const childProcess = require('child_process') as { spawn: (command: string, args?: readonly string[], options?: SpawnOptions) => ChildProcess };
+    const childProcess = require('node:child_process') as {
+        spawn: (command: string, args?: readonly string[], options?: SpawnOptions) => ChildProcess;
+    };
     const original = childProcess.spawn;
     if ((original as { sandboxDetached?: boolean }).sandboxDetached) {
         return;
     }
     const patched = (command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess =>
-        command === 'deno' ? original(command, args ?? [], { ...(options ?? {}), detached: true }) : original(command, args ?? [], options ?? {});
+        command === 'deno'
+            ? original(command, args ?? [], { ...(options ?? {}), detached: true })
+            : original(command, args ?? [], options ?? {});
     (patched as { sandboxDetached?: boolean }).sandboxDetached = true;
     childProcess.spawn = patched;
 }

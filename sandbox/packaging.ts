@@ -1,6 +1,6 @@
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * Builds dist/<nameSlug>_<version>.zip exactly as `npm run package` does (it runs that script),
@@ -11,7 +11,6 @@ import * as path from 'path';
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
 // The harness's packager is plain JS; only its hash helpers are used here.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const stamps = require('../test/engine/setup/package-app.js') as {
     isFresh(dir: string): boolean;
     zipPathFor(dir: string): string;

@@ -1,4 +1,4 @@
-import { deflateSync } from 'zlib';
+import { deflateSync } from 'node:zlib';
 
 import type { DepartmentSpec } from '../test/engine';
 import type { SeedMessage, SimContactSeed } from '../test/rapidpro-sim/simulator';
@@ -37,7 +37,10 @@ export function sampleBotHistory(): SeedMessage[] {
 }
 
 /** RapidPro's default Call Webhook body for a contact (what `@(json(object(...)))` renders to). */
-export function defaultWebhookBody(contact: { uuid: string; name?: string; urn?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function defaultWebhookBody(
+    contact: { uuid: string; name?: string; urn?: string },
+    extra: Record<string, unknown> = {},
+): Record<string, unknown> {
     return {
         contact: { uuid: contact.uuid, name: contact.name ?? null, urn: contact.urn ?? null },
         flow: { uuid: SAMPLE_FLOW.uuid, name: SAMPLE_FLOW.name },
@@ -84,7 +87,9 @@ export function samplePng(size = 96): Buffer {
     for (let y = 0; y < size; y++) {
         const row = Buffer.alloc(1 + size * 3);
         for (let x = 0; x < size; x++) {
-            const cross = (Math.abs(x - size / 2) < arm && Math.abs(y - size / 2) < arm * 2.5) || (Math.abs(y - size / 2) < arm && Math.abs(x - size / 2) < arm * 2.5);
+            const cross =
+                (Math.abs(x - size / 2) < arm && Math.abs(y - size / 2) < arm * 2.5) ||
+                (Math.abs(y - size / 2) < arm && Math.abs(x - size / 2) < arm * 2.5);
             const [r, g, b] = cross ? [255, 255, 255] : [200 - Math.round((x + y) / 4), 40 + Math.round(y / 3), 60];
             row.writeUInt8(r, 1 + x * 3);
             row.writeUInt8(g, 2 + x * 3);

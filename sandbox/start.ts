@@ -10,8 +10,8 @@
  * SANDBOX_PAGE_PORT (agent page, default PORT + 1), BRIDGE_SECRET (default: random).
  * Flag: --repackage (package even when the zip looks current).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { runDenoInItsOwnProcessGroup } from './detachDeno';
 import { REPO_ROOT, ensurePackaged } from './packaging';
@@ -48,7 +48,9 @@ function banner(sandbox: Sandbox, pageUrl: string, packaged: string): string {
     const base = sandbox.apiBaseUrl;
     const secret = sandbox.secret;
     const contact = { uuid: SAMPLE_CONTACT.uuid, name: SAMPLE_CONTACT.name, urn: SAMPLE_CONTACT.urns[0] };
-    const departments = DEPARTMENTS.map((d) => `${d.name} (${(d.agents ?? []).map((a) => `${a.username}${a.online ? ' online' : ' offline'}`).join(', ')})`).join(', ');
+    const departments = DEPARTMENTS.map(
+        (d) => `${d.name} (${(d.agents ?? []).map((a) => `${a.username}${a.online ? ' online' : ' offline'}`).join(', ')})`,
+    ).join(', ');
     const lines = [
         '',
         `RapidPro Bridge ${sandbox.host.appInfo.version} sandbox is running (${packaged}).`,
@@ -95,7 +97,11 @@ async function main(): Promise<void> {
     const apiPort = portFromEnv('PORT', 3000);
     const packaged = ensurePackaged({ force: process.argv.includes('--repackage') });
     const zipName = path.relative(REPO_ROOT, packaged.zip);
-    process.stdout.write(packaged.built ? `Packaged ${zipName} in ${(packaged.ms / 1000).toFixed(1)} s.\n` : `Using ${zipName} (up to date with the sources).\n`);
+    process.stdout.write(
+        packaged.built
+            ? `Packaged ${zipName} in ${(packaged.ms / 1000).toFixed(1)} s.\n`
+            : `Using ${zipName} (up to date with the sources).\n`,
+    );
     process.stdout.write('Starting the Apps-Engine, the in-memory Rocket.Chat and the RapidPro simulator ...\n');
 
     runDenoInItsOwnProcessGroup();

@@ -1,10 +1,10 @@
-import * as fs from 'fs';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 
-import { ActionError, Sandbox } from './Sandbox';
-import { SampleFile, sampleFiles } from './samples';
+import { ActionError, type Sandbox } from './Sandbox';
+import { type SampleFile, sampleFiles } from './samples';
 
 /**
  * The agent page and its JSON API, on its own local port (the app's endpoints keep the host's port,
@@ -48,7 +48,9 @@ function str(body: Json, key: string, required = true): string {
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
-    const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' && !type.startsWith('application/json') ? body : JSON.stringify(body), 'utf8');
+    const data = Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(typeof body === 'string' && !type.startsWith('application/json') ? body : JSON.stringify(body), 'utf8');
     res.writeHead(status, { 'content-type': type, 'content-length': String(data.length), 'cache-control': 'no-store' });
     res.end(data);
 }
@@ -83,12 +85,14 @@ function routes(sandbox: Sandbox): Record<string, Handler> {
         'agent/take': async (b) => ({ room: (await sandbox.take(str(b, 'roomId'), str(b, 'agent')))._id }),
         'agent/reply': async (b) => ({ message: (await sandbox.reply(str(b, 'roomId'), str(b, 'agent'), str(b, 'text')))._id }),
         'agent/file': async (b) => ({
-            message: (await sandbox.sendFile(str(b, 'roomId'), str(b, 'agent'), {
-                filename: str(b, 'filename'),
-                contentType: str(b, 'contentType', false),
-                base64: str(b, 'base64'),
-                text: str(b, 'text', false),
-            }))._id,
+            message: (
+                await sandbox.sendFile(str(b, 'roomId'), str(b, 'agent'), {
+                    filename: str(b, 'filename'),
+                    contentType: str(b, 'contentType', false),
+                    base64: str(b, 'base64'),
+                    text: str(b, 'text', false),
+                })
+            )._id,
         }),
         'agent/edit': async (b) => ({ message: (await sandbox.editLast(str(b, 'roomId'), str(b, 'agent'), str(b, 'text')))._id }),
         'agent/transfer': async (b) => ({

@@ -5,9 +5,9 @@
  * Uploads dist/<nameSlug>_<version>.zip (built by `npm run package` first) through Rocket.Chat's
  * apps API with the upload code of @rocket.chat/apps-cli, the same call `rc-apps deploy` makes.
  */
-const fs = require('fs');
-const path = require('path');
-const { execFileSync } = require('child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { FolderDetails } = require('@rocket.chat/apps-cli/lib/misc/folderDetails');
 const { getServerInfo, uploadApp } = require('@rocket.chat/apps-cli/lib/misc/deployHelpers');
 
@@ -50,6 +50,6 @@ async function main() {
 }
 
 main().catch((error) => {
-    console.error(error && error.message ? error.message : error);
+    console.error(error?.message ? error.message : error);
     process.exit(1);
 });

@@ -8,9 +8,9 @@
  * .build/app-<pid> first, and after rc-apps wrote its zip, esbuild bundles the compiled files with zod
  * and emojibase-data into one file. The result is dist/<nameSlug>_<version>.zip.
  */
-const fs = require('fs');
-const path = require('path');
-const { execFileSync } = require('child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const AdmZip = require('adm-zip');
 const esbuild = require('esbuild');
 
@@ -36,7 +36,11 @@ function stageSources() {
 
 function runRcApps() {
     const cli = path.join(root, 'node_modules', '.bin', 'rc-apps');
-    execFileSync(cli, ['package'], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
+    execFileSync(cli, ['package'], {
+        cwd: stage,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, NODE_ENV: 'production' },
+    });
     const info = JSON.parse(fs.readFileSync(path.join(stage, 'app.json'), 'utf8'));
     return { info, zipPath: path.join(stage, 'dist', `${info.nameSlug}_${info.version}.zip`) };
 }
@@ -59,26 +63,32 @@ async function bundle(zip, classFile) {
         legalComments: 'none',
         external: ['@rocket.chat/apps-engine', '@rocket.chat/apps-engine/*', 'crypto', 'buffer', 'path', 'url'],
         stdin: { contents: files[classFile], sourcefile: classFile, resolveDir: root, loader: 'js' },
-        plugins: [{
-            name: 'compiled-app-files',
-            setup(build) {
-                // Relative imports come from the compiled files in the zip; packages from node_modules.
-                build.onResolve({ filter: /^\.\.?\// }, (args) => {
-                    const base = args.namespace === 'app' ? path.posix.dirname(args.importer) : path.posix.dirname(classFile);
-                    const candidate = path.posix.normalize(path.posix.join(base, args.path));
-                    for (const name of [candidate, `${candidate}.js`, `${candidate}/index.js`]) {
-                        if (files[name] !== undefined) {
-                            return { path: name, namespace: 'app' };
+        plugins: [
+            {
+                name: 'compiled-app-files',
+                setup(build) {
+                    // Relative imports come from the compiled files in the zip; packages from node_modules.
+                    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+                        const base = args.namespace === 'app' ? path.posix.dirname(args.importer) : path.posix.dirname(classFile);
+                        const candidate = path.posix.normalize(path.posix.join(base, args.path));
+                        for (const name of [candidate, `${candidate}.js`, `${candidate}/index.js`]) {
+                            if (files[name] !== undefined) {
+                                return { path: name, namespace: 'app' };
+                            }
                         }
-                    }
-                    if (args.namespace === 'app' || args.importer === classFile || args.importer === '<stdin>') {
-                        return { errors: [{ text: `${args.path} is not in the compiled app` }] };
-                    }
-                    return undefined;
-                });
-                build.onLoad({ filter: /.*/, namespace: 'app' }, (args) => ({ contents: files[args.path], loader: 'js', resolveDir: root }));
+                        if (args.namespace === 'app' || args.importer === classFile || args.importer === '<stdin>') {
+                            return { errors: [{ text: `${args.path} is not in the compiled app` }] };
+                        }
+                        return undefined;
+                    });
+                    build.onLoad({ filter: /.*/, namespace: 'app' }, (args) => ({
+                        contents: files[args.path],
+                        loader: 'js',
+                        resolveDir: root,
+                    }));
+                },
             },
-        }],
+        ],
     });
     return result.outputFiles[0].text;
 }
@@ -111,6 +121,6 @@ async function main() {
 
 main().catch((error) => {
     fs.rmSync(stage, { recursive: true, force: true });
-    console.error(error && error.message ? error.message : error);
+    console.error(error?.message ? error.message : error);
     process.exit(1);
 });

@@ -1,10 +1,10 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
+import { type DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
 import { KeyedMutex } from './domain/KeyedMutex';
 import { RoomNotifier } from './domain/RoomNotifier';
 import { VisitorTokens } from './domain/VisitorTokens';
-import { BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
+import { type BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
 
 /** What the endpoints and event handlers share: one instance per running app. */
 export class BridgeServices {

@@ -34,14 +34,17 @@ export function summarize(samples: number[]): Summary {
 }
 
 export function median(values: number[]): number {
-    return percentile([...values].sort((a, b) => a - b), 50);
+    return percentile(
+        [...values].sort((a, b) => a - b),
+        50,
+    );
 }
 
 export function round(value: number, digits = 3): number {
-    if (!isFinite(value)) {
+    if (!Number.isFinite(value)) {
         return value;
     }
-    const f = Math.pow(10, digits);
+    const f = 10 ** digits;
     return Math.round(value * f) / f;
 }
 

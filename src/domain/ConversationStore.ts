@@ -1,4 +1,4 @@
-import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
 /** One open chat the bridge handed over: the link between a RapidPro contact and a livechat room. */
@@ -42,7 +42,12 @@ const SEEN_KEPT = 200;
 
 function isConversation(record: object): record is Conversation {
     const candidate = record as Partial<Conversation> & { kind?: unknown; record?: unknown };
-    return typeof candidate.roomId === 'string' && typeof candidate.openedAt === 'number' && candidate.kind === undefined && candidate.record === undefined;
+    return (
+        typeof candidate.roomId === 'string' &&
+        typeof candidate.openedAt === 'number' &&
+        candidate.kind === undefined &&
+        candidate.record === undefined
+    );
 }
 
 function isSeenMessages(record: object): record is SeenMessages {
@@ -66,7 +71,10 @@ function misc(key: string): RocketChatAssociationRecord {
  * (order included) and reads by a subset, so every record keeps one fixed array for its lifetime.
  */
 export class ConversationStore {
-    constructor(private readonly reader: IPersistenceRead, private readonly writer?: IPersistence) {}
+    constructor(
+        private readonly reader: IPersistenceRead,
+        private readonly writer?: IPersistence,
+    ) {}
 
     static contactKey(contactUuid: string): RocketChatAssociationRecord {
         return misc(`conversation:contact:${contactUuid}`);
@@ -137,15 +145,21 @@ export class ConversationStore {
     }
 
     async addClaim(claim: HandoffClaim): Promise<void> {
-        await this.persistence().createWithAssociations(claim, [ConversationStore.claimKey(claim.contactUuid), misc(`handoff-claim-nonce:${claim.nonce}`)]);
+        await this.persistence().createWithAssociations(claim, [
+            ConversationStore.claimKey(claim.contactUuid),
+            misc(`handoff-claim-nonce:${claim.nonce}`),
+        ]);
     }
 
     async readClaims(contactUuid: string): Promise<HandoffClaim[]> {
-        return await this.reader.readByAssociation(ConversationStore.claimKey(contactUuid)) as HandoffClaim[];
+        return (await this.reader.readByAssociation(ConversationStore.claimKey(contactUuid))) as HandoffClaim[];
     }
 
     async removeClaim(claim: HandoffClaim): Promise<void> {
-        await this.persistence().removeByAssociations([ConversationStore.claimKey(claim.contactUuid), misc(`handoff-claim-nonce:${claim.nonce}`)]);
+        await this.persistence().removeByAssociations([
+            ConversationStore.claimKey(claim.contactUuid),
+            misc(`handoff-claim-nonce:${claim.nonce}`),
+        ]);
     }
 
     // Message ids already posted, so a webhook retried by RapidPro does not post twice.
@@ -157,9 +171,16 @@ export class ConversationStore {
     /** `posted`: how many items of the message are in the room, when a refusal stopped the rest. */
     async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string, posted?: number): Promise<void> {
         const entry: SeenMessage = posted === undefined ? { id: messageId, roomMessageId } : { id: messageId, roomMessageId, posted };
-        const entries = seen.entries.filter((other) => other.id !== messageId).concat([entry]).slice(-SEEN_KEPT);
+        const entries = seen.entries
+            .filter((other) => other.id !== messageId)
+            .concat([entry])
+            .slice(-SEEN_KEPT);
         const record: SeenMessages = { record: 'seen-messages', contactUuid: seen.contactUuid, entries };
-        await this.persistence().updateByAssociations([ConversationStore.contactKey(seen.contactUuid), ConversationStore.seenKey(seen.contactUuid)], record, true);
+        await this.persistence().updateByAssociations(
+            [ConversationStore.contactKey(seen.contactUuid), ConversationStore.seenKey(seen.contactUuid)],
+            record,
+            true,
+        );
     }
 
     async forgetSeenMessages(contactUuid: string): Promise<void> {

@@ -1,14 +1,14 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 import { randomBytes } from 'crypto';
 
 import { isMediaTypeAcceptedByRapidPro, RAPIDPRO_MAX_MEDIA_BYTES } from '../lib/media';
 import { nextDelayMs } from '../lib/retryPolicy';
-import { BridgeConfig } from '../settings/BridgeConfig';
+import type { BridgeConfig } from '../settings/BridgeConfig';
 import { ConversationStore } from './ConversationStore';
 import { KeyedMutex } from './KeyedMutex';
-import { RapidProClient, RapidProOutcome } from './RapidProClient';
-import { RoomNotifier } from './RoomNotifier';
+import { RapidProClient, type RapidProOutcome } from './RapidProClient';
+import type { RoomNotifier } from './RoomNotifier';
 
 export const DRAIN_PROCESSOR_ID = 'rapidpro-outbox-drain';
 
@@ -99,7 +99,10 @@ export class DeliveryQueue {
     /** Last sequence number handed out: strictly increasing in this instance, close to time across instances. */
     private lastSeq = 0;
 
-    constructor(private readonly notifier: RoomNotifier, private readonly now: () => number = Date.now) {}
+    constructor(
+        private readonly notifier: RoomNotifier,
+        private readonly now: () => number = Date.now,
+    ) {}
 
     /**
      * Persists the drafts in order, then sends what is due within this call's time budget, or, with
@@ -133,11 +136,18 @@ export class DeliveryQueue {
     }
 
     /** Writes the drafts as outbox items, in order; leased to this instance when it sends them now. */
-    private async create(ctx: DeliveryContext, contactUuid: string, roomId: string | undefined, drafts: OutboundDraft[], leased: boolean): Promise<OutboxItem[]> {
+    private async create(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        roomId: string | undefined,
+        drafts: OutboundDraft[],
+        leased: boolean,
+    ): Promise<OutboxItem[]> {
         const now = this.now();
         const created: OutboxItem[] = [];
         for (const draft of drafts) {
-            const seq = this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
+            this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
+            const seq = this.lastSeq;
             const item: OutboxItem = {
                 ...draft,
                 id: `${seq}-${randomBytes(4).toString('hex')}`,
@@ -164,8 +174,9 @@ export class DeliveryQueue {
      */
     async drain(ctx: DeliveryContext, contactUuid: string, options: { budgetMs?: number; dueBy?: number } = {}): Promise<void> {
         await this.mutex.run(contactUuid, async () => {
-            const items = (await ctx.read.getPersistenceReader().readByAssociation(contactKey(contactUuid)) as OutboxItem[])
-                .sort((a, b) => a.seq - b.seq);
+            const items = ((await ctx.read.getPersistenceReader().readByAssociation(contactKey(contactUuid))) as OutboxItem[]).sort(
+                (a, b) => a.seq - b.seq,
+            );
             await this.sendInOrder(ctx, contactUuid, items, options);
         });
     }
@@ -176,7 +187,12 @@ export class DeliveryQueue {
     }
 
     /** The loop of `drain`, over items already read (or just written). Runs under the contact's lock. */
-    private async sendInOrder(ctx: DeliveryContext, contactUuid: string, items: OutboxItem[], options: { budgetMs?: number; dueBy?: number }): Promise<void> {
+    private async sendInOrder(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        items: OutboxItem[],
+        options: { budgetMs?: number; dueBy?: number },
+    ): Promise<void> {
         const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
         const clock = () => Math.max(this.now(), options.dueBy || 0);
         const started = this.now();
@@ -201,13 +217,23 @@ export class DeliveryQueue {
             if (result.kind === 'retry') {
                 const attempts = item.attempts + 1;
                 if (clock() - item.createdAt >= ctx.config.retryMaxAgeMs) {
-                    await this.notifier.notifyAgent(ctx, item.roomId,
-                        `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`);
+                    await this.notifier.notifyAgent(
+                        ctx,
+                        item.roomId,
+                        `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`,
+                    );
                     await this.remove(ctx, item);
                     continue;
                 }
                 const nextAttemptAt = clock() + nextDelayMs(attempts, result.retryAfterMs);
-                const waiting: OutboxItem = { ...item, attempts, nextAttemptAt, leaseOwner: undefined, leaseUntil: undefined, lastError: result.reason };
+                const waiting: OutboxItem = {
+                    ...item,
+                    attempts,
+                    nextAttemptAt,
+                    leaseOwner: undefined,
+                    leaseUntil: undefined,
+                    lastError: result.reason,
+                };
                 await ctx.persis.updateByAssociations(associations(waiting), waiting);
                 await this.stop(ctx, contactUuid, items.slice(index + 1), nextAttemptAt);
                 return;
@@ -240,7 +266,7 @@ export class DeliveryQueue {
     /** Contacts with items that are due and not being sent (for the periodic sweep). */
     async dueContacts(read: IRead): Promise<string[]> {
         const now = this.now();
-        const items = await read.getPersistenceReader().readByAssociation(ALL_ITEMS) as OutboxItem[];
+        const items = (await read.getPersistenceReader().readByAssociation(ALL_ITEMS)) as OutboxItem[];
         const due = items.filter((item) => item.nextAttemptAt <= now && (!item.leaseUntil || item.leaseUntil <= now));
         return due.map((item) => item.contactUuid).filter((contact, index, all) => all.indexOf(contact) === index);
     }
@@ -254,7 +280,7 @@ export class DeliveryQueue {
      */
     private async takeLease(ctx: DeliveryContext, item: OutboxItem, now: number): Promise<boolean> {
         const byId = misc(`outbox-item:${item.id}`);
-        const [current] = await ctx.read.getPersistenceReader().readByAssociation(byId) as OutboxItem[];
+        const [current] = (await ctx.read.getPersistenceReader().readByAssociation(byId)) as OutboxItem[];
         if (!current || (current.leaseOwner && current.leaseOwner !== this.instanceId && (current.leaseUntil || 0) > now)) {
             if (current) {
                 item.leaseUntil = current.leaseUntil;
@@ -263,7 +289,7 @@ export class DeliveryQueue {
         }
         Object.assign(item, current, { leaseOwner: this.instanceId, leaseUntil: now + LEASE_MS });
         await ctx.persis.updateByAssociations(associations(item), item);
-        const [stored] = await ctx.read.getPersistenceReader().readByAssociation(byId) as OutboxItem[];
+        const [stored] = (await ctx.read.getPersistenceReader().readByAssociation(byId)) as OutboxItem[];
         return !!stored && stored.leaseOwner === this.instanceId;
     }
 
@@ -300,7 +326,11 @@ export class DeliveryQueue {
         return { kind: 'rejected', reason: 'unknown outbox item' };
     }
 
-    private async attemptMessage(ctx: DeliveryContext, client: RapidProClient, item: OutboxItem & { kind: 'message' }): Promise<AttemptResult> {
+    private async attemptMessage(
+        ctx: DeliveryContext,
+        client: RapidProClient,
+        item: OutboxItem & { kind: 'message' },
+    ): Promise<AttemptResult> {
         let text = item.text;
         const attachments: string[] = [];
         if (item.file && !item.mediaUuid) {
@@ -317,7 +347,11 @@ export class DeliveryQueue {
                 text = text ? `${text}\n${link}` : link;
                 item.text = text;
                 item.file = undefined;
-                await this.notifier.notifyAgent(ctx, item.roomId, `The file "${file.name}" was sent to the contact as a link, not as an attachment: ${uploaded.reason}`);
+                await this.notifier.notifyAgent(
+                    ctx,
+                    item.roomId,
+                    `The file "${file.name}" was sent to the contact as a link, not as an attachment: ${uploaded.reason}`,
+                );
             }
             // Progress is saved so a retry neither uploads the file again nor repeats the notice.
             await ctx.persis.updateByAssociations(associations(item), item);
@@ -328,7 +362,11 @@ export class DeliveryQueue {
         if (!text && attachments.length === 0) {
             return { kind: 'done' };
         }
-        const message = { contact: item.contactUuid, text: text || undefined, attachments: attachments.length > 0 ? attachments : undefined };
+        const message = {
+            contact: item.contactUuid,
+            text: text || undefined,
+            attachments: attachments.length > 0 ? attachments : undefined,
+        };
         const outcome = ctx.config.sendMode === 'broadcasts' ? await client.sendBroadcast(message) : await client.sendMessage(message);
         return toAttempt(outcome);
     }
@@ -337,7 +375,11 @@ export class DeliveryQueue {
         ctx: DeliveryContext,
         client: RapidProClient,
         item: OutboxItem & { kind: 'message' },
-    ): Promise<{ kind: 'uploaded'; mediaUuid: string } | { kind: 'retry'; retryAfterMs?: number; reason: string } | { kind: 'refused'; reason: string }> {
+    ): Promise<
+        | { kind: 'uploaded'; mediaUuid: string }
+        | { kind: 'retry'; retryAfterMs?: number; reason: string }
+        | { kind: 'refused'; reason: string }
+    > {
         const file = item.file as AgentFile;
         if (!isMediaTypeAcceptedByRapidPro(file.contentType)) {
             return { kind: 'refused', reason: `RapidPro does not take files of type ${file.contentType || 'unknown'}` };
@@ -348,11 +390,14 @@ export class DeliveryQueue {
         let bytes: Buffer;
         try {
             bytes = await ctx.read.getUploadReader().getBufferById(file.uploadId);
-        } catch (error) {
+        } catch (_error) {
             return { kind: 'refused', reason: 'Rocket.Chat could not read the file' };
         }
         if (!bytes || bytes.length > RAPIDPRO_MAX_MEDIA_BYTES) {
-            return { kind: 'refused', reason: bytes ? 'the file is larger than the 25 MB RapidPro takes' : 'Rocket.Chat could not read the file' };
+            return {
+                kind: 'refused',
+                reason: bytes ? 'the file is larger than the 25 MB RapidPro takes' : 'Rocket.Chat could not read the file',
+            };
         }
         const outcome = await client.uploadMedia(file.name, file.contentType as string, bytes);
         if (outcome.kind === 'ok' && outcome.body && outcome.body.uuid) {

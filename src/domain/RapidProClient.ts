@@ -1,4 +1,4 @@
-import { IHttp, IHttpRequest, IHttpResponse } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IHttp, IHttpRequest, IHttpResponse } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { parseRetryAfterMs } from '../lib/retryPolicy';
 
@@ -65,11 +65,15 @@ export function summarizeErrorBody(body: unknown): string {
         return typeof body === 'string' ? body.slice(0, 200) : '';
     }
     const record = body as Record<string, unknown>;
-    return Object.keys(record).slice(0, 3).map((key) => {
-        const value = record[key];
-        const text = Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
-        return key === 'detail' || key === 'non_field_errors' ? text : `${key}: ${text}`;
-    }).join('; ').slice(0, 300);
+    return Object.keys(record)
+        .slice(0, 3)
+        .map((key) => {
+            const value = record[key];
+            const text = Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
+            return key === 'detail' || key === 'non_field_errors' ? text : `${key}: ${text}`;
+        })
+        .join('; ')
+        .slice(0, 300);
 }
 
 function redact(text: string, secret: string): string {
@@ -83,7 +87,7 @@ function parseBody(response: IHttpResponse): unknown {
     if (typeof response.content === 'string' && response.content.length > 0) {
         try {
             return JSON.parse(response.content);
-        } catch (e) {
+        } catch (_e) {
             return response.content;
         }
     }
@@ -121,7 +125,10 @@ export function classifyResponse<T>(response: IHttpResponse): RapidProOutcome<T>
 
 /** Thin typed client of RapidPro's REST API v2 on the engine's IHttp. Never logs the token. */
 export class RapidProClient {
-    constructor(private readonly http: IHttp, private readonly connection: RapidProConnection) {}
+    constructor(
+        private readonly http: IHttp,
+        private readonly connection: RapidProConnection,
+    ) {}
 
     private url(path: string): string {
         return `${this.connection.baseUrl.replace(/\/+$/, '')}/api/v2/${path}`;
@@ -146,7 +153,7 @@ export class RapidProClient {
         }
         if (!response) {
             // What the engine gives when the app lacks its `networking` permission.
-            return { kind: 'retry', reason: 'Rocket.Chat made no request (is the app\'s networking permission granted?)' };
+            return { kind: 'retry', reason: "Rocket.Chat made no request (is the app's networking permission granted?)" };
         }
         return classifyResponse<T>(response);
     }

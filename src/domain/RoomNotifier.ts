@@ -1,5 +1,5 @@
-import { IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
+import type { IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
 
 import { DEFAULT_ROOM_MESSAGE_LIMIT, splitForRoom } from '../lib/roomTextSplitter';
 
@@ -22,7 +22,7 @@ export class RoomNotifier {
         try {
             const value = Number(await read.getEnvironmentReader().getServerSettings().getValueById('Message_MaxAllowedSize'));
             return Number.isFinite(value) && value >= 1 ? Math.floor(value) : DEFAULT_ROOM_MESSAGE_LIMIT;
-        } catch (error) {
+        } catch (_error) {
             return DEFAULT_ROOM_MESSAGE_LIMIT;
         }
     }
@@ -41,11 +41,7 @@ export class RoomNotifier {
             if (!part.trim()) {
                 continue; // a message of blanks only carries nothing
             }
-            const builder = ctx.modify.getCreator().startMessage()
-                .setRoom(room)
-                .setSender(appUser)
-                .setText(part)
-                .setGroupable(false);
+            const builder = ctx.modify.getCreator().startMessage().setRoom(room).setSender(appUser).setText(part).setGroupable(false);
             await ctx.modify.getCreator().finish(builder);
         }
     }

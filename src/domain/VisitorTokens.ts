@@ -1,4 +1,4 @@
-import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 import { createHmac, randomBytes } from 'crypto';
 
@@ -32,10 +32,10 @@ export class VisitorTokens {
 
     /** The oldest key wins, so two instances that made one at the same moment agree on one. */
     private async installKey(reader: IPersistenceRead, persis: IPersistence): Promise<string> {
-        let keys = await reader.readByAssociation(INSTALL_KEY) as InstallKey[];
+        let keys = (await reader.readByAssociation(INSTALL_KEY)) as InstallKey[];
         if (keys.length === 0) {
             await persis.createWithAssociation({ key: randomBytes(32).toString('hex'), at: Date.now() }, INSTALL_KEY);
-            keys = await reader.readByAssociation(INSTALL_KEY) as InstallKey[];
+            keys = (await reader.readByAssociation(INSTALL_KEY)) as InstallKey[];
         }
         return keys.reduce((a, b) => (b.at < a.at || (b.at === a.at && b.key < a.key) ? b : a)).key;
     }

@@ -1,9 +1,9 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { ApiEndpoint, IApiEndpointInfo, IApiRequest, IApiResponse } from '@rocket.chat/apps-engine/definition/api';
-import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { ApiEndpoint, type IApiEndpointInfo, type IApiRequest, type IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
-import { BridgeServices } from '../BridgeServices';
-import { BridgeConfig } from '../settings/BridgeConfig';
+import type { BridgeServices } from '../BridgeServices';
+import type { BridgeConfig } from '../settings/BridgeConfig';
 import { checkAuthorization } from './auth';
 import { authErrorResponse, errorResponse } from './responses';
 
@@ -34,7 +34,11 @@ export { headerOf };
  * Anything unexpected becomes a JSON 500 without details; bad input is the endpoint's 4xx.
  */
 export abstract class BridgeEndpoint extends ApiEndpoint {
-    constructor(app: IApp, public path: string, protected readonly services: BridgeServices) {
+    constructor(
+        app: IApp,
+        public path: string,
+        protected readonly services: BridgeServices,
+    ) {
         super(app);
     }
 
@@ -46,33 +50,82 @@ export abstract class BridgeEndpoint extends ApiEndpoint {
         return [this.handleGet ? 'GET' : '', this.handlePost ? 'POST' : ''].filter((m) => m).join(' or ');
     }
 
-    async get(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async get(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('get', request, read, modify, http, persis);
     }
 
-    async post(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async post(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('post', request, read, modify, http, persis);
     }
 
     // A webhook set to another method gets a JSON 405 (undeclared methods would make the engine answer 500).
-    async put(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async put(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('put', request, read, modify, http, persis);
     }
 
-    async patch(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async patch(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('patch', request, read, modify, http, persis);
     }
 
-    async delete(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async delete(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('delete', request, read, modify, http, persis);
     }
 
-    async head(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async head(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         const response = await this.dispatch('head', request, read, modify, http, persis);
         return { status: response.status, headers: response.headers }; // HEAD answers carry no body
     }
 
-    async options(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<IApiResponse> {
+    async options(
+        request: IApiRequest,
+        endpoint: IApiEndpointInfo,
+        read: IRead,
+        modify: IModify,
+        http: IHttp,
+        persis: IPersistence,
+    ): Promise<IApiResponse> {
         return this.dispatch('options', request, read, modify, http, persis);
     }
 

@@ -1,8 +1,8 @@
-import { IHttp, IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IHttp, IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { contentTypeFromName, fileNameFromUrl } from '../lib/media';
-import { InboundAttachment } from './payloads';
+import type { InboundAttachment } from './payloads';
 
 /** Largest file fetched from a contact's attachment URL (RapidPro itself caps media at 25 MB). */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
@@ -52,7 +52,12 @@ export interface PostedContactMessage {
  * re-reading the room (a file that may have missed a closing room goes again as its link).
  */
 export class ContactRoomPoster {
-    constructor(private readonly read: IRead, private readonly modify: IModify, private readonly http: IHttp, private readonly log: (m: string) => void) {}
+    constructor(
+        private readonly read: IRead,
+        private readonly modify: IModify,
+        private readonly http: IHttp,
+        private readonly log: (m: string) => void,
+    ) {}
 
     /**
      * `deadline` (epoch ms) keeps the webhook call within RapidPro's 15 s timeout: attachments that
@@ -80,15 +85,12 @@ export class ContactRoomPoster {
     }
 
     private async postText(outcome: PostedContactMessage, visitor: IVisitor, text: string): Promise<void> {
-        const builder = this.modify.getCreator().startLivechatMessage()
-            .setRoom(outcome.room)
-            .setVisitor(visitor)
-            .setText(text);
+        const builder = this.modify.getCreator().startLivechatMessage().setRoom(outcome.room).setVisitor(visitor).setText(text);
         const id = await this.modify.getCreator().finish(builder);
         outcome.messageIds.push(id);
         try {
             const landed = await this.read.getMessageReader().getById(id);
-            const landedRoomId = landed && landed.room ? landed.room.id : outcome.room.id;
+            const landedRoomId = landed?.room ? landed.room.id : outcome.room.id;
             if (landedRoomId !== outcome.room.id) {
                 const newRoom = (await this.read.getRoomReader().getById(landedRoomId)) as ILivechatRoom | undefined;
                 if (newRoom) {
@@ -102,7 +104,12 @@ export class ContactRoomPoster {
         }
     }
 
-    private async postAttachment(outcome: PostedContactMessage, visitor: IVisitor, attachment: InboundAttachment, deadline: number): Promise<void> {
+    private async postAttachment(
+        outcome: PostedContactMessage,
+        visitor: IVisitor,
+        attachment: InboundAttachment,
+        deadline: number,
+    ): Promise<void> {
         const remaining = deadline - Date.now();
         if (remaining >= MIN_FETCH_MS && (await this.isOpen(outcome.room))) {
             const uploadedId = await this.uploadAttachment(outcome.room, visitor, attachment, Math.min(ATTACHMENT_TIMEOUT_MS, remaining));
@@ -125,18 +132,26 @@ export class ContactRoomPoster {
     private async serverMaxFileSize(): Promise<number | undefined> {
         try {
             const settings = this.read.getEnvironmentReader().getServerSettings();
-            const [enabled, maxSize] = await Promise.all([settings.getValueById('FileUpload_Enabled'), settings.getValueById('FileUpload_MaxFileSize')]);
+            const [enabled, maxSize] = await Promise.all([
+                settings.getValueById('FileUpload_Enabled'),
+                settings.getValueById('FileUpload_MaxFileSize'),
+            ]);
             if (enabled === false) {
                 return 0;
             }
             const limit = Number(maxSize);
             return Number.isFinite(limit) && limit >= 0 ? limit : undefined;
-        } catch (error) {
+        } catch (_error) {
             return undefined; // unreadable: let the upload itself tell
         }
     }
 
-    private async uploadAttachment(room: ILivechatRoom, visitor: IVisitor, attachment: InboundAttachment, timeoutMs: number): Promise<string | undefined> {
+    private async uploadAttachment(
+        room: ILivechatRoom,
+        visitor: IVisitor,
+        attachment: InboundAttachment,
+        timeoutMs: number,
+    ): Promise<string | undefined> {
         try {
             const response = await this.http.get(attachment.url, { encoding: null, timeout: timeoutMs });
             const body = response.content as unknown;
@@ -144,7 +159,11 @@ export class ContactRoomPoster {
                 this.log(`Attachment not fetched (HTTP ${response.statusCode}); posting its link`);
                 return undefined;
             }
-            const bytes = Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'binary') : Buffer.from(body as Uint8Array);
+            const bytes = Buffer.isBuffer(body)
+                ? body
+                : typeof body === 'string'
+                  ? Buffer.from(body, 'binary')
+                  : Buffer.from(body as Uint8Array);
             if (bytes.length === 0 || bytes.length > MAX_ATTACHMENT_BYTES) {
                 this.log(`Attachment of ${bytes.length} bytes not uploaded; posting its link`);
                 return undefined;
@@ -156,13 +175,16 @@ export class ContactRoomPoster {
             }
             const headers = response.headers || {};
             const contentType = attachment.contentType || headers['content-type'] || contentTypeFromName(attachment.url);
-            const upload = await this.modify.getCreator().getUploadCreator().uploadBuffer(bytes, {
-                filename: fileNameFromUrl(attachment.url, contentType),
-                room,
-                visitorToken: visitor.token,
-            });
-            return upload && upload.id ? upload.id : undefined;
-        } catch (error) {
+            const upload = await this.modify
+                .getCreator()
+                .getUploadCreator()
+                .uploadBuffer(bytes, {
+                    filename: fileNameFromUrl(attachment.url, contentType),
+                    room,
+                    visitorToken: visitor.token,
+                });
+            return upload?.id ? upload.id : undefined;
+        } catch (_error) {
             // No URL or error text in the log: media URLs may be signed. Refusals (size, type) end here too.
             this.log('Attachment not fetched or not uploaded; posting its link');
             return undefined;

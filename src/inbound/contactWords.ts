@@ -1,10 +1,10 @@
-import { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { Conversation, ConversationStore, SeenMessages } from '../domain/ConversationStore';
-import { EndpointContext } from './BridgeEndpoint';
+import { type Conversation, ConversationStore, type SeenMessages } from '../domain/ConversationStore';
+import type { EndpointContext } from './BridgeEndpoint';
 import { ContactRoomPoster, contactItems } from './ContactRoomPoster';
 import { adoptRoom } from './conversationOpening';
-import { InboundAttachment } from './payloads';
+import type { InboundAttachment } from './payloads';
 
 export interface ContactWords {
     /** De-duplication id (Idempotency-Key, message_id, input.uuid); without one a retry posts again. */
@@ -16,14 +16,14 @@ export interface ContactWords {
 export type ContactWordsResult =
     | { kind: 'duplicate'; room: ILivechatRoom; roomMessageId: string | null }
     | {
-        kind: 'posted' | 'failed';
-        room: ILivechatRoom;
-        conversation: Conversation;
-        firstMessageId: string | null;
-        attachmentsAsLinks: number;
-        /** Set when kind is 'failed': the refusal that stopped the rest (what came before is in the room). */
-        error?: unknown;
-    };
+          kind: 'posted' | 'failed';
+          room: ILivechatRoom;
+          conversation: Conversation;
+          firstMessageId: string | null;
+          attachmentsAsLinks: number;
+          /** Set when kind is 'failed': the refusal that stopped the rest (what came before is in the room). */
+          error?: unknown;
+      };
 
 /**
  * Puts what the contact wrote into their room, exactly once per message id: a call repeated after
@@ -54,7 +54,7 @@ export async function postContactWords(
             ctx.services.log(`Room ${posted.movedTo.id} not adopted: ${error instanceof Error ? error.message : String(error)}`);
         }
     }
-    const firstMessageId = posted.messageIds[0] || (earlier && earlier.roomMessageId) || null;
+    const firstMessageId = posted.messageIds[0] || earlier?.roomMessageId || null;
     if (words.messageId && posted.posted > skip) {
         const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
         await store.markMessageSeen(open.seen, words.messageId, firstMessageId || undefined, posted.error ? posted.posted : undefined);

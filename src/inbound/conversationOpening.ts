@@ -1,14 +1,19 @@
-import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { Conversation, ConversationStore } from '../domain/ConversationStore';
-import { OutboundDraft } from '../domain/DeliveryQueue';
+import { type Conversation, ConversationStore } from '../domain/ConversationStore';
+import type { OutboundDraft } from '../domain/DeliveryQueue';
 import { renderNotice } from '../lib/notices';
-import { BridgeConfig } from '../settings/BridgeConfig';
-import { EndpointContext } from './BridgeEndpoint';
+import type { BridgeConfig } from '../settings/BridgeConfig';
+import type { EndpointContext } from './BridgeEndpoint';
 import { agentName, departmentName } from './openConversation';
 
 /** Notices and contact fields for a room the contact now waits in, in the order the contact should see them. */
-export function openingDrafts(config: BridgeConfig, language: string | undefined, room: ILivechatRoom, conversation: Conversation): OutboundDraft[] {
+export function openingDrafts(
+    config: BridgeConfig,
+    language: string | undefined,
+    room: ILivechatRoom,
+    conversation: Conversation,
+): OutboundDraft[] {
     const drafts: OutboundDraft[] = [];
     const agent = agentName(room) || undefined;
     const department = departmentName(room, conversation) || undefined;
@@ -53,14 +58,23 @@ export async function adoptRoom(ctx: EndpointContext, previous: Conversation, ro
     await store.save(conversation);
     services.log(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
     try {
-        await services.notifier.postNote(ctx, fresh, [
-            `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, so Rocket.Chat opened this one.`,
-            'The bridge carries on here: replies in this room reach the contact through RapidPro.',
-        ].join('\n'));
+        await services.notifier.postNote(
+            ctx,
+            fresh,
+            [
+                `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, so Rocket.Chat opened this one.`,
+                'The bridge carries on here: replies in this room reach the contact through RapidPro.',
+            ].join('\n'),
+        );
     } catch (error) {
         services.log(`Note for the adopted room ${room.id} not posted: ${error instanceof Error ? error.message : String(error)}`);
     }
-    await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, persis), conversation.contactUuid, room.id,
-        openingDrafts(ctx.config, conversation.language, fresh, conversation), { sendNow: false });
+    await services.queue.enqueue(
+        await services.deliveryContext(read, modify, ctx.http, persis),
+        conversation.contactUuid,
+        room.id,
+        openingDrafts(ctx.config, conversation.language, fresh, conversation),
+        { sendNow: false },
+    );
     return conversation;
 }

@@ -1,9 +1,9 @@
-import { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { RapidProClient } from '../domain/RapidProClient';
 import { formatHandoffSummary, formatTranscript } from '../lib/agentContext';
-import { EndpointContext } from './BridgeEndpoint';
-import { HandoffRequest } from './payloads';
+import type { EndpointContext } from './BridgeEndpoint';
+import type { HandoffRequest } from './payloads';
 import { errorText } from './serverRefusals';
 
 const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
@@ -14,7 +14,12 @@ const HISTORY_TIMEOUT_MS = 4000;
  * the recent bot conversation. One step failing never skips another; the agent gets a short note
  * naming what could not be posted. Notes are split to the server's message size limit.
  */
-export async function postAgentContext(ctx: EndpointContext, room: ILivechatRoom, visitor: IVisitor, request: HandoffRequest): Promise<void> {
+export async function postAgentContext(
+    ctx: EndpointContext,
+    room: ILivechatRoom,
+    visitor: IVisitor,
+    request: HandoffRequest,
+): Promise<void> {
     const { services } = ctx;
     const limit = await services.notifier.roomMessageLimit(ctx.read);
     const missing: string[] = [];
@@ -27,13 +32,20 @@ export async function postAgentContext(ctx: EndpointContext, room: ILivechatRoom
         }
     };
 
-    await step('the handoff summary', () => services.notifier.postNote(ctx, room, formatHandoffSummary({
-        contactName: request.contact.name,
-        urn: request.contact.urn,
-        flowName: request.flow && request.flow.name,
-        results: request.results,
-        fields: request.fields,
-    }), limit));
+    await step('the handoff summary', () =>
+        services.notifier.postNote(
+            ctx,
+            room,
+            formatHandoffSummary({
+                contactName: request.contact.name,
+                urn: request.contact.urn,
+                flowName: request.flow?.name,
+                results: request.results,
+                fields: request.fields,
+            }),
+            limit,
+        ),
+    );
 
     const refusedFields: string[] = [];
     await step('the custom fields', async () => {
@@ -42,14 +54,18 @@ export async function postAgentContext(ctx: EndpointContext, room: ILivechatRoom
 
     const wantsHistory = request.history !== undefined ? request.history : ctx.config.historyOnHandoff;
     if (wantsHistory) {
-        await step('the recent conversation with the bot', async () => services.notifier.postNote(ctx, room, await transcript(ctx, request.contact.uuid), limit));
+        await step('the recent conversation with the bot', async () =>
+            services.notifier.postNote(ctx, room, await transcript(ctx, request.contact.uuid), limit),
+        );
     }
 
     const problems: string[] = [];
     if (refusedFields.length > 0) {
-        problems.push(`Rocket.Chat did not save the custom fields ${refusedFields.map((key) => `"${key}"`).join(', ')} `
-            + '(each must be defined in Omnichannel > Custom Fields, and its value must match the field\'s validation); '
-            + 'their values are in the summary.');
+        problems.push(
+            `Rocket.Chat did not save the custom fields ${refusedFields.map((key) => `"${key}"`).join(', ')} ` +
+                "(each must be defined in Omnichannel > Custom Fields, and its value must match the field's validation); " +
+                'their values are in the summary.',
+        );
     }
     if (missing.length > 0) {
         problems.push(`The bridge could not post ${missing.join(', ')}; the app's log says why.`);
@@ -91,5 +107,5 @@ async function transcript(ctx: EndpointContext, contactUuid: string): Promise<st
     if (outcome.kind !== 'ok') {
         return `_The bot conversation could not be fetched from RapidPro (${outcome.reason})._`;
     }
-    return formatTranscript((outcome.body && outcome.body.results) || []) || '_No recent messages with the bot._';
+    return formatTranscript(outcome.body?.results || []) || '_No recent messages with the bot._';
 }

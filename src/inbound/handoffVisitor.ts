@@ -1,8 +1,8 @@
-import { IDepartment, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IDepartment, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { phoneFromUrn } from '../lib/urn';
-import { EndpointContext } from './BridgeEndpoint';
-import { HandoffRequest } from './payloads';
+import type { EndpointContext } from './BridgeEndpoint';
+import type { HandoffRequest } from './payloads';
 
 /**
  * The livechat visitor of a RapidPro contact, found by the token derived from the contact uuid.
@@ -13,7 +13,11 @@ import { HandoffRequest } from './payloads';
  * only given to Rocket.Chat when no other visitor holds it; the agent still sees the number in the
  * handoff summary.
  */
-export async function findOrCreateVisitor(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined): Promise<IVisitor> {
+export async function findOrCreateVisitor(
+    ctx: EndpointContext,
+    request: HandoffRequest,
+    department: IDepartment | undefined,
+): Promise<IVisitor> {
     const livechat = ctx.read.getLivechatReader();
     const token = await ctx.services.visitorTokens.tokenFor(request.contact.uuid, ctx.read.getPersistenceReader(), ctx.persis);
     const known = await livechat.getLivechatVisitorByToken(token);

@@ -1,7 +1,7 @@
-import { IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { Conversation, ConversationStore, SeenMessages } from '../domain/ConversationStore';
+import { type Conversation, ConversationStore, type SeenMessages } from '../domain/ConversationStore';
 
 export interface OpenConversation {
     conversation: Conversation;
@@ -21,7 +21,7 @@ export async function findOpenConversation(read: IRead, persis: IPersistence, co
     if (!conversation) {
         return undefined;
     }
-    const room = await read.getRoomReader().getById(conversation.roomId) as ILivechatRoom | undefined;
+    const room = (await read.getRoomReader().getById(conversation.roomId)) as ILivechatRoom | undefined;
     if (room && isRoomOpen(room)) {
         return { conversation, room, seen };
     }
@@ -34,13 +34,17 @@ export function isRoomOpen(room: ILivechatRoom): boolean {
 }
 
 export function agentName(room: ILivechatRoom | undefined): string | null {
-    const agent = room && room.servedBy;
+    const agent = room?.servedBy;
     return agent ? agent.name || agent.username || null : null;
 }
 
 export function departmentName(room: ILivechatRoom | undefined, conversation?: Conversation): string | null {
-    const department = room && room.department;
-    return (department && (department.name || department.id)) || (conversation && (conversation.departmentName || conversation.departmentId)) || null;
+    const department = room?.department;
+    return (
+        (department && (department.name || department.id)) ||
+        (conversation && (conversation.departmentName || conversation.departmentId)) ||
+        null
+    );
 }
 
 export function roomStatus(room: ILivechatRoom): 'queued' | 'open' {

@@ -78,6 +78,7 @@ export const LIMITS = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // C0 controls other than tab, line feed and carriage return, and DEL.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this pattern is for
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const FIELD_KEY = /^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}$/;
 
@@ -93,19 +94,25 @@ function getSchemas(): Schemas {
 }
 
 function buildSchemas() {
-    const text = (max: number) => z.string()
-        .max(max, `must be at most ${max} characters`)
-        .refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters');
+    const text = (max: number) =>
+        z
+            .string()
+            .max(max, `must be at most ${max} characters`)
+            .refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters');
     const optionalText = (max: number) => text(max).nullish();
     const scalar = z.union([z.string(), z.number(), z.boolean()]).nullish();
 
-    const contact = z.object({
-        uuid: z.string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-            .regex(UUID, 'must be a RapidPro contact UUID'),
-        name: optionalText(LIMITS.nameLength),
-        urn: optionalText(LIMITS.nameLength),
-        language: optionalText(16),
-    }, { required_error: 'is required', invalid_type_error: 'must be an object' });
+    const contact = z.object(
+        {
+            uuid: z
+                .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
+                .regex(UUID, 'must be a RapidPro contact UUID'),
+            name: optionalText(LIMITS.nameLength),
+            urn: optionalText(LIMITS.nameLength),
+            language: optionalText(16),
+        },
+        { required_error: 'is required', invalid_type_error: 'must be an object' },
+    );
 
     const attachmentObject = z.object({
         content_type: optionalText(LIMITS.nameLength),
@@ -113,21 +120,32 @@ function buildSchemas() {
     });
     const attachment = z.union([text(LIMITS.urlLength + LIMITS.nameLength), attachmentObject]);
     // A custom body may carry `"@input.attachments"` quoted, which RapidPro renders as a JSON list in a string.
-    const attachments = z.union([z.array(attachment).max(LIMITS.attachments, `must have at most ${LIMITS.attachments} items`), text(LIMITS.urlLength * LIMITS.attachments)]).nullish();
+    const attachments = z
+        .union([
+            z.array(attachment).max(LIMITS.attachments, `must have at most ${LIMITS.attachments} items`),
+            text(LIMITS.urlLength * LIMITS.attachments),
+        ])
+        .nullish();
 
-    const input = z.object({
-        uuid: optionalText(LIMITS.idLength),
-        text: optionalText(LIMITS.textLength),
-        attachments,
-    }).nullish();
+    const input = z
+        .object({
+            uuid: optionalText(LIMITS.idLength),
+            text: optionalText(LIMITS.textLength),
+            attachments,
+        })
+        .nullish();
 
-    const resultValue = z.object({
-        name: optionalText(LIMITS.nameLength),
-        value: scalar,
-        category: optionalText(LIMITS.nameLength),
-    }).nullish();
+    const resultValue = z
+        .object({
+            name: optionalText(LIMITS.nameLength),
+            value: scalar,
+            category: optionalText(LIMITS.nameLength),
+        })
+        .nullish();
 
-    const results = z.record(z.union([resultValue, scalar])).nullish()
+    const results = z
+        .record(z.union([resultValue, scalar]))
+        .nullish()
         .refine((value) => !value || Object.keys(value).length <= LIMITS.results, `must have at most ${LIMITS.results} entries`);
 
     const base = {
@@ -145,9 +163,14 @@ function buildSchemas() {
         attachments,
         history: z.union([z.boolean(), z.enum(['true', 'false'])]).nullish(),
         message_id: optionalText(LIMITS.idLength),
-        fields: z.record(scalar).nullish()
+        fields: z
+            .record(scalar)
+            .nullish()
             .refine((value) => !value || Object.keys(value).length <= LIMITS.fields, `must have at most ${LIMITS.fields} entries`)
-            .refine((value) => !value || Object.keys(value).every((key) => FIELD_KEY.test(key)), 'keys must be short names of letters, digits, _ . -'),
+            .refine(
+                (value) => !value || Object.keys(value).every((key) => FIELD_KEY.test(key)),
+                'keys must be short names of letters, digits, _ . -',
+            ),
     });
 
     const message = z.object({
@@ -204,7 +227,7 @@ export function readJsonBody(content: unknown): ParseResult<Record<string, unkno
         } else {
             try {
                 body = JSON.parse(body);
-            } catch (e) {
+            } catch (_e) {
                 return { ok: false, code: 'invalid_json', error: 'The body is not valid JSON.' };
             }
         }
@@ -272,9 +295,10 @@ function parseLocation(contentType: string | undefined, value: string): InboundA
 export function parseAttachment(raw: RawAttachment): InboundAttachment | { error: string } {
     let contentType: string | undefined;
     let url: string;
-    const location = typeof raw === 'string'
-        ? parseLocation(undefined, raw.trim().replace(/^geo:(?=geo:)/i, ''))
-        : parseLocation(raw.content_type || undefined, raw.url.trim());
+    const location =
+        typeof raw === 'string'
+            ? parseLocation(undefined, raw.trim().replace(/^geo:(?=geo:)/i, ''))
+            : parseLocation(raw.content_type || undefined, raw.url.trim());
     if (location) {
         return location;
     }
@@ -309,7 +333,7 @@ function parseAttachments(raw: RawAttachment[] | string | null | undefined): Inb
         }
         try {
             list = trimmed.charAt(0) === '[' ? JSON.parse(trimmed) : [trimmed];
-        } catch (e) {
+        } catch (_e) {
             return { error: 'attachments must be a list' };
         }
         if (!Array.isArray(list) || list.length > LIMITS.attachments || !list.every((item) => typeof item === 'string')) {
@@ -410,12 +434,12 @@ export function parseContactMessageRequest(
     }
     const body = parsed.value;
     const input = body.input || undefined;
-    let text = nonEmpty(body.text) || nonEmpty(input && input.text);
+    let text = nonEmpty(body.text) || nonEmpty(input?.text);
     if (!text && legacyTextResult) {
         const result = toResults(body.results as Record<string, unknown> | null | undefined).filter((r) => r.key === legacyTextResult)[0];
         text = result ? nonEmpty(result.value) : undefined;
     }
-    const rawAttachments = body.attachments !== undefined && body.attachments !== null ? body.attachments : input && input.attachments;
+    const rawAttachments = body.attachments !== undefined && body.attachments !== null ? body.attachments : input?.attachments;
     const attachments = parseAttachments(rawAttachments);
     if ('error' in attachments) {
         return invalid(attachments.error);
@@ -433,7 +457,7 @@ export function parseContactMessageRequest(
             contact: toContact(body.contact, body.language),
             text: text || '',
             attachments,
-            messageId: header || nonEmpty(body.message_id) || nonEmpty(input && input.uuid),
+            messageId: header || nonEmpty(body.message_id) || nonEmpty(input?.uuid),
         },
     };
 }
@@ -443,7 +467,10 @@ export function parseCloseRequest(content: unknown): ParseResult<CloseRequest> {
     if (!parsed.ok) {
         return parsed;
     }
-    return { ok: true, value: { contact: toContact(parsed.value.contact, parsed.value.language), comment: nonEmpty(parsed.value.comment) } };
+    return {
+        ok: true,
+        value: { contact: toContact(parsed.value.contact, parsed.value.language), comment: nonEmpty(parsed.value.comment) },
+    };
 }
 
 export function parseTransferRequest(content: unknown): ParseResult<TransferRequest> {
@@ -451,7 +478,10 @@ export function parseTransferRequest(content: unknown): ParseResult<TransferRequ
     if (!parsed.ok) {
         return parsed;
     }
-    return { ok: true, value: { contact: toContact(parsed.value.contact, parsed.value.language), department: parsed.value.department.trim() } };
+    return {
+        ok: true,
+        value: { contact: toContact(parsed.value.contact, parsed.value.language), department: parsed.value.department.trim() },
+    };
 }
 
 export function parseStatusRequest(content: unknown): ParseResult<StatusRequest> {

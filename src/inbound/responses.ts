@@ -1,7 +1,7 @@
 import { HttpStatusCode } from '@rocket.chat/apps-engine/definition/accessors';
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { AuthResult } from './auth';
+import type { AuthResult } from './auth';
 
 /** Machine codes of every non-2xx answer; flows split on `@webhook.json.status`. */
 export type ErrorCode =
@@ -66,7 +66,10 @@ export function authErrorResponse(result: Exclude<AuthResult, 'ok'>): IApiRespon
         case 'wrong':
             return errorResponse('forbidden', 'The bridge secret in the Authorization header is not the one configured in the app.');
         case 'not_configured':
-            return errorResponse('not_configured', 'The bridge is not configured: an admin must set the bridge secret in the app settings.');
+            return errorResponse(
+                'not_configured',
+                'The bridge is not configured: an admin must set the bridge secret in the app settings.',
+            );
     }
     return errorResponse('forbidden', 'Not allowed.');
 }

@@ -1,6 +1,6 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { ErrorCode, errorResponse } from './responses';
+import { type ErrorCode, errorResponse } from './responses';
 
 /**
  * Rocket.Chat answers a refused bridge call with an error whose message carries a code
@@ -64,7 +64,7 @@ export function genericRefusal(error: unknown): { code: ErrorCode; error: string
         case 'unknown_department':
             return { code: 'unknown_department', error: 'Rocket.Chat does not know that department; nothing was done.' };
         case 'contact_blocked':
-            return { code: 'contact_blocked', error: 'This contact\'s channel is blocked in Rocket.Chat (Omnichannel contact center).' };
+            return { code: 'contact_blocked', error: "This contact's channel is blocked in Rocket.Chat (Omnichannel contact center)." };
         default:
             return { code: 'rocketchat_refused', error: `Rocket.Chat refused the request (${serverCode(error)}); nothing was done.` };
     }
@@ -80,7 +80,11 @@ export function notPostedResponse(error: unknown, roomId: string, hasMessageId: 
         ? 'Calling again with the same message id posts only what is missing.'
         : 'Send a message id (Idempotency-Key header or message_id) so a repeated call cannot post twice.';
     const code: ErrorCode = refusal.code === 'rocketchat_refused' ? 'not_posted' : refusal.code;
-    return errorResponse(code, `The contact's message is not (all) in the room: ${refusal.error.replace(/; nothing was done\.$/, '.')} ${again}`, {
-        room_id: roomId,
-    });
+    return errorResponse(
+        code,
+        `The contact's message is not (all) in the room: ${refusal.error.replace(/; nothing was done\.$/, '.')} ${again}`,
+        {
+            room_id: roomId,
+        },
+    );
 }

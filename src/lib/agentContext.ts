@@ -1,4 +1,4 @@
-import { FlowResult } from '../inbound/payloads';
+import type { FlowResult } from '../inbound/payloads';
 import { describeUrn } from './urn';
 
 export interface HandoffSummaryInput {
@@ -20,8 +20,8 @@ export function formatHandoffSummary(input: HandoffSummaryInput): string {
     if (input.results.length > 0) {
         lines.push('', '*What the bot collected*');
         for (const result of input.results) {
-            const category = result.category && result.category !== result.value && result.category !== 'All Responses'
-                ? ` (${result.category})` : '';
+            const category =
+                result.category && result.category !== result.value && result.category !== 'All Responses' ? ` (${result.category})` : '';
             lines.push(`• ${result.name}: ${result.value || '—'}${category}`);
         }
     }
@@ -47,17 +47,18 @@ function timeOf(iso: string | undefined): string {
         return '';
     }
     const date = new Date(iso);
-    if (isNaN(date.getTime())) {
+    if (Number.isNaN(date.getTime())) {
         return '';
     }
     const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
-    return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+    const day = `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
+    return `${day} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
 }
 
 /** RapidPro lists messages newest first; the agent reads them oldest first, as one block. */
 export function formatTranscript(messages: TranscriptMessage[], limit = 30): string | undefined {
     const readable = messages
-        .filter((message) => (message.text && message.text.trim()) || (message.attachments && message.attachments.length > 0))
+        .filter((message) => message.text?.trim() || (message.attachments && message.attachments.length > 0))
         .slice(0, limit)
         .reverse();
     if (readable.length === 0) {
@@ -66,7 +67,9 @@ export function formatTranscript(messages: TranscriptMessage[], limit = 30): str
     const lines = ['*Recent conversation with the bot*'];
     for (const message of readable) {
         const who = message.direction === 'in' ? 'Contact' : 'Bot';
-        const files = (message.attachments || []).map((a) => (typeof a === 'string' ? a.replace(/^[^:]+\/[^:]+:/, '') : a.url || '')).filter((u) => u);
+        const files = (message.attachments || [])
+            .map((a) => (typeof a === 'string' ? a.replace(/^[^:]+\/[^:]+:/, '') : a.url || ''))
+            .filter((u) => u);
         const text = [message.text ? message.text.trim() : '', ...files.map((url) => `[attachment] ${url}`)].filter((t) => t).join(' ');
         const when = timeOf(message.created_on);
         lines.push(`${when ? `[${when}] ` : ''}${who}: ${text}`);

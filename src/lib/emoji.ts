@@ -21,7 +21,6 @@ function hexcodeToUnicode(hexcode: string): string {
 function loadTable(): Map<string, string> {
     if (!byShortcode) {
         // require (not import) so the TypeScript compiler of rc-apps needs no JSON module support.
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const table: ShortcodeTable = require('emojibase-data/en/shortcodes/joypixels.json');
         const map = new Map<string, string>();
         for (const hexcode of Object.keys(table)) {

@@ -6,10 +6,17 @@ export type NoticeLocale = 'en' | 'pt-BR' | 'es' | 'fr';
  * ISO-639-1 or BCP-47 tags. Anything unknown falls back to the given default.
  */
 const LOCALE_BY_CODE: Record<string, NoticeLocale> = {
-    eng: 'en', en: 'en',
-    por: 'pt-BR', pt: 'pt-BR', 'pt-br': 'pt-BR', 'pt-pt': 'pt-BR',
-    spa: 'es', es: 'es',
-    fra: 'fr', fre: 'fr', fr: 'fr',
+    eng: 'en',
+    en: 'en',
+    por: 'pt-BR',
+    pt: 'pt-BR',
+    'pt-br': 'pt-BR',
+    'pt-pt': 'pt-BR',
+    spa: 'es',
+    es: 'es',
+    fra: 'fr',
+    fre: 'fr',
+    fr: 'fr',
 };
 
 /** The built-in locale for a language code, or undefined when the code is not one we have texts for. */

@@ -8,17 +8,32 @@ export function isMediaTypeAcceptedByRapidPro(contentType: string | undefined): 
         return false;
     }
     const type = contentType.split(';')[0].trim().toLowerCase();
-    return ALLOWED_IMAGES.indexOf(type) >= 0
-        || type.indexOf('audio/') === 0
-        || type.indexOf('video/') === 0
-        || type === 'application/pdf';
+    return ALLOWED_IMAGES.indexOf(type) >= 0 || type.indexOf('audio/') === 0 || type.indexOf('video/') === 0 || type === 'application/pdf';
 }
 
 const TYPE_BY_EXTENSION: Record<string, string> = {
-    jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
-    apng: 'image/apng', pdf: 'application/pdf', mp3: 'audio/mpeg', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg',
-    m4a: 'audio/mp4', aac: 'audio/aac', wav: 'audio/wav', amr: 'audio/amr', mp4: 'video/mp4', '3gp': 'video/3gpp',
-    webm: 'video/webm', mov: 'video/quicktime', txt: 'text/plain', doc: 'application/msword',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    png: 'image/png',
+    gif: 'image/gif',
+    webp: 'image/webp',
+    avif: 'image/avif',
+    apng: 'image/apng',
+    pdf: 'application/pdf',
+    mp3: 'audio/mpeg',
+    ogg: 'audio/ogg',
+    oga: 'audio/ogg',
+    opus: 'audio/ogg',
+    m4a: 'audio/mp4',
+    aac: 'audio/aac',
+    wav: 'audio/wav',
+    amr: 'audio/amr',
+    mp4: 'video/mp4',
+    '3gp': 'video/3gpp',
+    webm: 'video/webm',
+    mov: 'video/quicktime',
+    txt: 'text/plain',
+    doc: 'application/msword',
     docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
 };
 
@@ -34,7 +49,7 @@ export function fileNameFromUrl(url: string, contentType?: string): string {
     try {
         const path = url.split(/[?#]/)[0];
         name = decodeURIComponent(path.substring(path.lastIndexOf('/') + 1));
-    } catch (e) {
+    } catch (_e) {
         name = '';
     }
     name = name.replace(/[^\p{L}\p{N}_.\- ]+/gu, '_').slice(-120);

@@ -1,4 +1,4 @@
-import { NoticeLocale, recognizeLocale, toNoticeLocale } from './languages';
+import { type NoticeLocale, recognizeLocale, toNoticeLocale } from './languages';
 
 export type NoticeKind = 'queued' | 'assigned' | 'transferred' | 'closed';
 
@@ -31,7 +31,7 @@ const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
         correction: 'Corrección:',
     },
     fr: {
-        queued: 'Merci. Vous êtes dans la file d\'attente ; un agent va vous répondre sous peu.',
+        queued: "Merci. Vous êtes dans la file d'attente ; un agent va vous répondre sous peu.",
         assigned: '{agent} a rejoint la conversation.',
         transferred: 'Votre conversation a été transférée à {department}. Merci de patienter.',
         transferredToAgent: 'Votre conversation a été transférée à {agent}.',
@@ -49,10 +49,14 @@ export interface NoticeVariables {
 }
 
 export function fillTemplate(template: string, variables: NoticeVariables): string {
-    return template.replace(/\{(agent|department)\}/g, (match: string, key: 'agent' | 'department') => {
-        const value = variables[key];
-        return value === undefined || value === null ? match : value;
-    }).replace(/\{(agent|department)\}/g, '').replace(/[ \t]{2,}/g, ' ').trim();
+    return template
+        .replace(/\{(agent|department)\}/g, (match: string, key: 'agent' | 'department') => {
+            const value = variables[key];
+            return value === undefined || value === null ? match : value;
+        })
+        .replace(/\{(agent|department)\}/g, '')
+        .replace(/[ \t]{2,}/g, ' ')
+        .trim();
 }
 
 /**
@@ -74,7 +78,7 @@ function overrideFor(override: string, locale: NoticeLocale): string | undefined
                 }
             }
             return undefined;
-        } catch (e) {
+        } catch (_e) {
             return trimmed; // not JSON after all: a text that starts with a brace
         }
     }

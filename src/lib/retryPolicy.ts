@@ -6,7 +6,7 @@ export const MAX_DELAY_MS = 15 * 60 * 1000;
 /** Exponential backoff with "full jitter" in its upper half, so many queued calls do not retry in lockstep. */
 export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
     const exponent = Math.min(Math.max(attempt - 1, 0), 20);
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * Math.pow(2, exponent));
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** exponent);
     return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
@@ -20,7 +20,7 @@ export function parseRetryAfterMs(value: string | undefined, now: number = Date.
         return Math.round(parseFloat(trimmed) * 1000);
     }
     const date = Date.parse(trimmed);
-    if (!isNaN(date)) {
+    if (!Number.isNaN(date)) {
         return Math.max(0, date - now);
     }
     return undefined;

@@ -14,7 +14,15 @@ export function describeUrn(urn: string | undefined): string | undefined {
     }
     const phone = phoneFromUrn(urn);
     const scheme = urn.split(':')[0].toLowerCase();
-    const names: Record<string, string> = { tel: 'Phone', whatsapp: 'WhatsApp', telegram: 'Telegram', facebook: 'Facebook', viber: 'Viber', instagram: 'Instagram', ext: 'External' };
+    const names: Record<string, string> = {
+        tel: 'Phone',
+        whatsapp: 'WhatsApp',
+        telegram: 'Telegram',
+        facebook: 'Facebook',
+        viber: 'Viber',
+        instagram: 'Instagram',
+        ext: 'External',
+    };
     const label = names[scheme] || scheme;
     return phone ? `${label} ${phone}` : `${label} ${urn.substring(scheme.length + 1)}`;
 }

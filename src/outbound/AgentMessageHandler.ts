@@ -1,10 +1,10 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
-import { BridgeServices } from '../BridgeServices';
-import { Conversation, ConversationStore } from '../domain/ConversationStore';
-import { AgentFile } from '../domain/DeliveryQueue';
+import type { BridgeServices } from '../BridgeServices';
+import { type Conversation, ConversationStore } from '../domain/ConversationStore';
+import type { AgentFile } from '../domain/DeliveryQueue';
 import { contentTypeFromName } from '../lib/media';
 import { correctionPrefix } from '../lib/notices';
 import { agentMessageDrafts } from './agentDrafts';
@@ -54,13 +54,16 @@ export class AgentMessageHandler {
         }
         const { conversation } = found;
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        if (!ctx.config.sendCorrections || !(message.text && message.text.trim())) {
+        if (!ctx.config.sendCorrections || !message.text?.trim()) {
             return;
         }
         // Rocket.Chat may report the same edit more than once: send each edit once.
         const editKey = [
             new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`),
-            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edit:${message.id}:${new Date(message.editedAt as Date).getTime()}`),
+            new RocketChatAssociationRecord(
+                RocketChatAssociationModel.MISC,
+                `edit:${message.id}:${new Date(message.editedAt as Date).getTime()}`,
+            ),
         ];
         const seen = await read.getPersistenceReader().readByAssociation(editKey[1]);
         if (seen.length > 0) {
@@ -69,11 +72,17 @@ export class AgentMessageHandler {
         await persis.updateByAssociations(editKey, { messageId: message.id, at: Date.now() }, true);
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, { sendNow: true, outboxKnownEmpty: found.outboxEmpty });
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, {
+            sendNow: true,
+            outboxKnownEmpty: found.outboxEmpty,
+        });
     }
 
     /** The room's conversation, and whether its contact's outbox is empty, from one read. */
-    private async bridgeConversation(message: IMessage, read: IRead): Promise<{ conversation: Conversation; outboxEmpty: boolean } | undefined> {
+    private async bridgeConversation(
+        message: IMessage,
+        read: IRead,
+    ): Promise<{ conversation: Conversation; outboxEmpty: boolean } | undefined> {
         const store = new ConversationStore(read.getPersistenceReader());
         const { conversation, pendingCalls } = await store.findByRoomWithOutbox(message.room.id);
         if (!conversation || conversation.roomId !== message.room.id) {
@@ -89,8 +98,8 @@ export class AgentMessageHandler {
         }
         let siteUrl = '';
         try {
-            siteUrl = String(await read.getEnvironmentReader().getServerSettings().getValueById('Site_Url') || '').replace(/\/+$/, '');
-        } catch (error) {
+            siteUrl = String((await read.getEnvironmentReader().getServerSettings().getValueById('Site_Url')) || '').replace(/\/+$/, '');
+        } catch (_error) {
             siteUrl = '';
         }
         return files.map((file) => ({

@@ -1,7 +1,7 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { IJobContext, IProcessor, StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { type IJobContext, type IProcessor, StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
 
-import { BridgeServices } from '../BridgeServices';
+import type { BridgeServices } from '../BridgeServices';
 import { DRAIN_PROCESSOR_ID } from '../domain/DeliveryQueue';
 
 export const SWEEP_PROCESSOR_ID = 'rapidpro-outbox-sweep';
@@ -47,8 +47,12 @@ export class OutboxSweepProcessor implements IProcessor {
             try {
                 await this.services.queue.drain(ctx, contactUuid, { budgetMs: 1000 });
             } catch (error) {
-                this.services.log(`Outbox sweep: a contact's calls failed to send (${error instanceof Error ? error.message : String(error)}); the next sweep retries`);
+                this.services.log(`Outbox sweep: a contact's calls failed to send (${errorMessage(error)}); the next sweep retries`);
             }
         }
     }
+}
+
+function errorMessage(error: unknown): string {
+    return error instanceof Error ? error.message : String(error);
 }

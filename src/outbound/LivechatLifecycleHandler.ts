@@ -1,11 +1,16 @@
-import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { IDepartment, ILivechatEventContext, ILivechatRoom, ILivechatTransferEventContext } from '@rocket.chat/apps-engine/definition/livechat';
-import { IUser } from '@rocket.chat/apps-engine/definition/users';
+import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type {
+    IDepartment,
+    ILivechatEventContext,
+    ILivechatRoom,
+    ILivechatTransferEventContext,
+} from '@rocket.chat/apps-engine/definition/livechat';
+import type { IUser } from '@rocket.chat/apps-engine/definition/users';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
-import { BridgeServices } from '../BridgeServices';
+import type { BridgeServices } from '../BridgeServices';
 import { ConversationStore } from '../domain/ConversationStore';
-import { OutboundDraft } from '../domain/DeliveryQueue';
+import type { OutboundDraft } from '../domain/DeliveryQueue';
 import { renderNotice } from '../lib/notices';
 
 /** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
@@ -37,7 +42,13 @@ export class LivechatLifecycleHandler {
         return this.services.roomMutex.run(context.room.id, () => this.announceAgent(context, read, http, persis, modify));
     }
 
-    private async announceAgent(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    private async announceAgent(
+        context: ILivechatEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify: IModify,
+    ): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(context.room.id);
         if (!conversation || conversation.announcedAgentId === context.agent.id) {
@@ -47,10 +58,16 @@ export class LivechatLifecycleHandler {
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const { config } = ctx;
         const drafts: OutboundDraft[] = [];
-        const notice = renderNotice('assigned', conversation.language, config.notices.assigned, {
-            agent: nameOfUser(context.agent),
-            department: conversation.departmentName,
-        }, config.defaultLanguage);
+        const notice = renderNotice(
+            'assigned',
+            conversation.language,
+            config.notices.assigned,
+            {
+                agent: nameOfUser(context.agent),
+                department: conversation.departmentName,
+            },
+            config.defaultLanguage,
+        );
         if (notice) {
             drafts.push({ kind: 'message', text: notice, summary: 'the "agent assigned" notice' });
         }
@@ -60,14 +77,26 @@ export class LivechatLifecycleHandler {
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
-    onRoomTransferred(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    onRoomTransferred(
+        context: ILivechatTransferEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify: IModify,
+    ): Promise<void> {
         if (!context.room) {
             return Promise.resolve();
         }
         return this.services.roomMutex.run(context.room.id, () => this.announceTransfer(context, read, http, persis, modify));
     }
 
-    private async announceTransfer(context: ILivechatTransferEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    private async announceTransfer(
+        context: ILivechatTransferEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify: IModify,
+    ): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(context.room.id);
         if (!conversation) {
@@ -93,9 +122,15 @@ export class LivechatLifecycleHandler {
         });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const drafts: OutboundDraft[] = [];
-        const notice = renderNotice('transferred', conversation.language, ctx.config.notices.transferred, {
-            department: toDepartment.name || toDepartment.id,
-        }, ctx.config.defaultLanguage);
+        const notice = renderNotice(
+            'transferred',
+            conversation.language,
+            ctx.config.notices.transferred,
+            {
+                department: toDepartment.name || toDepartment.id,
+            },
+            ctx.config.defaultLanguage,
+        );
         if (notice) {
             drafts.push({ kind: 'message', text: notice, summary: 'the "transferred" notice' });
         }
@@ -113,7 +148,13 @@ export class LivechatLifecycleHandler {
         return this.services.roomMutex.run(context.room.id, () => this.announceWaiting(context, read, http, persis, modify));
     }
 
-    private async announceWaiting(context: ILivechatEventContext, read: IRead, http: IHttp, persis: IPersistence, modify: IModify): Promise<void> {
+    private async announceWaiting(
+        context: ILivechatEventContext,
+        read: IRead,
+        http: IHttp,
+        persis: IPersistence,
+        modify: IModify,
+    ): Promise<void> {
         const store = new ConversationStore(read.getPersistenceReader(), persis);
         const conversation = await store.findByRoom(context.room.id);
         if (!conversation) {
@@ -124,16 +165,25 @@ export class LivechatLifecycleHandler {
         if (!room || room.servedBy || room.isOpen === false || room.closedAt) {
             return;
         }
-        const toldJustNow = conversation.waitingNoticeAt !== undefined && Date.now() - conversation.waitingNoticeAt < WAITING_NOTICE_WINDOW_MS;
+        const toldJustNow =
+            conversation.waitingNoticeAt !== undefined && Date.now() - conversation.waitingNoticeAt < WAITING_NOTICE_WINDOW_MS;
         if (conversation.announcedAgentId === undefined && toldJustNow) {
             return; // the transfer to a queue already told the contact and set the field
         }
         await store.save({ ...conversation, announcedAgentId: undefined, waitingNoticeAt: Date.now() });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const drafts: OutboundDraft[] = [];
-        const notice = toldJustNow ? undefined : renderNotice('queued', conversation.language, ctx.config.notices.queued, {
-            department: conversation.departmentName,
-        }, ctx.config.defaultLanguage);
+        const notice = toldJustNow
+            ? undefined
+            : renderNotice(
+                  'queued',
+                  conversation.language,
+                  ctx.config.notices.queued,
+                  {
+                      department: conversation.departmentName,
+                  },
+                  ctx.config.defaultLanguage,
+              );
         if (notice) {
             drafts.push({ kind: 'message', text: notice, summary: 'the "queued" notice' });
         }
@@ -162,10 +212,16 @@ export class LivechatLifecycleHandler {
         const closedByContact = room.closer === 'visitor';
         const drafts: OutboundDraft[] = [];
         if (!closedByContact) {
-            const notice = renderNotice('closed', conversation.language, config.notices.closed, {
-                agent: nameOfUser(room.servedBy),
-                department: conversation.departmentName,
-            }, config.defaultLanguage);
+            const notice = renderNotice(
+                'closed',
+                conversation.language,
+                config.notices.closed,
+                {
+                    agent: nameOfUser(room.servedBy),
+                    department: conversation.departmentName,
+                },
+                config.defaultLanguage,
+            );
             if (notice) {
                 drafts.push({ kind: 'message', text: notice, summary: 'the "closed" notice' });
             }
@@ -187,7 +243,7 @@ export class LivechatLifecycleHandler {
                 flowUuid: config.closeFlowUuid,
                 params: {
                     room_id: room.id,
-                    closed_by: room.closer === 'user' ? (room.closedBy && room.closedBy.username) || 'agent' : room.closer || 'agent',
+                    closed_by: room.closer === 'user' ? room.closedBy?.username || 'agent' : room.closer || 'agent',
                     agent: nameOfUser(room.servedBy) || null,
                     department: conversation.departmentName || conversation.departmentId || null,
                     duration_seconds: Math.max(0, Math.round((closedAt - conversation.openedAt) / 1000)),
@@ -198,7 +254,9 @@ export class LivechatLifecycleHandler {
         // Forget the chat before its notices go out, so a handoff right after the close opens a new
         // room; the conversation record last, as a new chat can start as soon as it is gone.
         await store.forgetSeenMessages(conversation.contactUuid);
-        await persis.removeByAssociation(new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`));
+        await persis.removeByAssociation(
+            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`),
+        );
         await store.remove(conversation);
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }

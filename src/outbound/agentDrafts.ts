@@ -1,4 +1,4 @@
-import { AgentFile, OutboundDraft } from '../domain/DeliveryQueue';
+import type { AgentFile, OutboundDraft } from '../domain/DeliveryQueue';
 import { shortcodesToUnicode } from '../lib/emoji';
 import { splitText } from '../lib/textSplitter';
 

@@ -1,5 +1,5 @@
-import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
-import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
+import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
 export type SkipReason = 'not_livechat' | 'other_source' | 'system' | 'visitor' | 'app' | 'empty';
 
@@ -9,7 +9,7 @@ function systemType(message: IMessage): string | undefined {
         return message.type;
     }
     const unmapped = (message as unknown as { _unmappedProperties_?: { t?: string } })._unmappedProperties_;
-    return unmapped && unmapped.t ? unmapped.t : undefined;
+    return unmapped?.t ? unmapped.t : undefined;
 }
 
 /**
@@ -25,7 +25,7 @@ export function whyNotForwarded(message: IMessage, appId: string): SkipReason | 
     if (room.source && room.source.type === 'app' && room.source.id && room.source.id !== appId) {
         return 'other_source';
     }
-    if (room.source && room.source.type && room.source.type !== 'app') {
+    if (room.source?.type && room.source.type !== 'app') {
         return 'other_source';
     }
     if (systemType(message)) {
@@ -40,7 +40,7 @@ export function whyNotForwarded(message: IMessage, appId: string): SkipReason | 
         return 'app';
     }
     const hasFile = !!(message.file || (message.files && message.files.length > 0));
-    if (!hasFile && !(message.text && message.text.trim())) {
+    if (!hasFile && !message.text?.trim()) {
         return 'empty';
     }
     return undefined;
@@ -55,5 +55,5 @@ export interface AgentFileRef {
 /** The files of a message (`files` on new servers, `file` on older ones). */
 export function filesOf(message: IMessage): AgentFileRef[] {
     const files = message.files && message.files.length > 0 ? message.files : message.file ? [message.file] : [];
-    return files.filter((file) => file && file._id).map((file) => ({ id: file._id, name: file.name || 'file', type: file.type }));
+    return files.filter((file) => file?._id).map((file) => ({ id: file._id, name: file.name || 'file', type: file.type }));
 }

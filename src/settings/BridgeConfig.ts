@@ -3,7 +3,7 @@ import {
     DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRY_MAX_AGE_HOURS,
     SettingId,
-    SettingIdValue,
+    type SettingIdValue,
     settingsDefinitions,
 } from './settingsDefinitions';
 
@@ -34,7 +34,7 @@ function str(value: unknown): string {
 
 function num(value: unknown, fallback: number, min: number, max: number): number {
     const parsed = typeof value === 'number' ? value : parseFloat(str(value));
-    if (!isFinite(parsed)) {
+    if (!Number.isFinite(parsed)) {
         return fallback;
     }
     return Math.min(max, Math.max(min, parsed));
@@ -57,7 +57,9 @@ function bool(value: unknown, fallback: boolean): boolean {
 /** Pure: turns raw setting values (by id) into the typed configuration, with defaults and bounds. */
 export function parseBridgeConfig(values: Partial<Record<SettingIdValue, unknown>>): BridgeConfig {
     return {
-        rapidProUrl: str(values[SettingId.RapidProUrl]).replace(/\/+$/, '').replace(/\/api\/v2$/, ''),
+        rapidProUrl: str(values[SettingId.RapidProUrl])
+            .replace(/\/+$/, '')
+            .replace(/\/api\/v2$/, ''),
         rapidProToken: str(values[SettingId.RapidProToken]).replace(/^Token\s+/i, ''),
         bridgeSecret: str(values[SettingId.BridgeSecret]),
         defaultDepartment: str(values[SettingId.DefaultDepartment]),
@@ -100,7 +102,10 @@ export class BridgeConfigCache {
     private loading?: Promise<BridgeConfig>;
     private generation = 0;
 
-    constructor(private readonly maxAgeMs = 60000, private readonly now: () => number = Date.now) {}
+    constructor(
+        private readonly maxAgeMs = 60000,
+        private readonly now: () => number = Date.now,
+    ) {}
 
     async get(source: SettingsSource): Promise<BridgeConfig> {
         if (this.cached && this.now() - this.cached.at < this.maxAgeMs) {
@@ -109,11 +114,16 @@ export class BridgeConfigCache {
         if (!this.loading) {
             const loading = this.load(source);
             this.loading = loading;
-            loading.then(() => undefined, () => undefined).then(() => {
-                if (this.loading === loading) {
-                    this.loading = undefined;
-                }
-            });
+            loading
+                .then(
+                    () => undefined,
+                    () => undefined,
+                )
+                .then(() => {
+                    if (this.loading === loading) {
+                        this.loading = undefined;
+                    }
+                });
         }
         return this.loading;
     }

@@ -1,4 +1,4 @@
-import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import { SettingType } from '@rocket.chat/apps-engine/definition/settings/SettingType';
 
 /** Setting ids are part of the product contract: admins script them through Rocket.Chat's REST API. */
@@ -23,19 +23,13 @@ export const SettingId = {
     RequestTimeoutMs: 'request_timeout_ms',
 } as const;
 
-export type SettingIdValue = typeof SettingId[keyof typeof SettingId];
+export type SettingIdValue = (typeof SettingId)[keyof typeof SettingId];
 
 export const DEFAULT_MAX_TEXT_LENGTH = 4096;
 export const DEFAULT_RETRY_MAX_AGE_HOURS = 24;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
 
-function setting(
-    id: SettingIdValue,
-    type: SettingType,
-    packageValue: unknown,
-    section: string,
-    extra: Partial<ISetting> = {},
-): ISetting {
+function setting(id: SettingIdValue, type: SettingType, packageValue: unknown, section: string, extra: Partial<ISetting> = {}): ISetting {
     return {
         id,
         type,

@@ -1,8 +1,8 @@
-import * as fs from 'fs';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { AppStatus } from '@rocket.chat/apps-engine/definition/AppStatus';
 import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
@@ -14,11 +14,11 @@ import type { ILoggerStorageEntry } from '@rocket.chat/apps-engine/server/loggin
 import { AppPermissionManager } from '@rocket.chat/apps-engine/server/managers/AppPermissionManager';
 import type { ProxiedApp } from '@rocket.chat/apps-engine/server/ProxiedApp';
 
-import { buildApiRequest, expressSend, HttpReply, notFound } from './apiRequest';
+import { buildApiRequest, expressSend, type HttpReply, notFound } from './apiRequest';
 import { EmulatedAppBridges } from './bridges';
 import type { BridgeSet, HttpCallRecord } from './bridges';
-import { Clock, JobRun, Scheduler } from './clock';
-import { RocketChat, RocketChatOptions, RoutingMode } from './rc/RocketChat';
+import { type Clock, type JobRun, Scheduler } from './clock';
+import { RocketChat, type RocketChatOptions, type RoutingMode } from './rc/RocketChat';
 import { MemoryLogStorage, MemoryMetadataStorage, MemorySourceStorage } from './storage';
 import { randomId } from './util';
 
@@ -137,11 +137,16 @@ export class EngineHost {
         this.clock = this.scheduler.clock;
         this.scheduler.onAfterRun(() => this.rc.idle());
         this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-engine-host-'));
-        const appBridges = new EmulatedAppBridges(this.rc, this.scheduler, () => ({ name: this.appInfo?.name, nameSlug: this.appInfo?.nameSlug }), {
-            NODE_ENV: 'production',
-            ROOT_URL: this.rc.options.siteUrl,
-            ...(options.env ?? {}),
-        });
+        const appBridges = new EmulatedAppBridges(
+            this.rc,
+            this.scheduler,
+            () => ({ name: this.appInfo?.name, nameSlug: this.appInfo?.nameSlug }),
+            {
+                NODE_ENV: 'production',
+                ROOT_URL: this.rc.options.siteUrl,
+                ...(options.env ?? {}),
+            },
+        );
         this.bridges = appBridges.b;
         if ((AppManager as unknown as { Instance?: AppManager }).Instance) {
             throw new Error('An AppManager already exists in this process: stop() the previous EngineHost first.');
@@ -191,7 +196,8 @@ export class EngineHost {
         this.appId = parsed.info.id;
         // Rocket.Chat grants what the admin accepted on install: the permissions listed in app.json
         // (or the engine's default set when the app lists none).
-        const permissionsGranted = this.options.permissionsGranted ?? (Array.isArray(parsed.info.permissions) ? parsed.info.permissions : undefined);
+        const permissionsGranted =
+            this.options.permissionsGranted ?? (Array.isArray(parsed.info.permissions) ? parsed.info.permissions : undefined);
 
         this.admin = this.rc.createUser({ username: 'admin', name: 'Administrator', roles: ['admin', 'user', 'livechat-manager'] });
         await this.manager.load();
@@ -270,7 +276,12 @@ export class EngineHost {
     }
 
     /** Shared by callApi and the HTTP front: route, build IApiRequest, executeApi, express-style reply. */
-    private async handleAppRequest(method: string, target: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpReply> {
+    private async handleAppRequest(
+        method: string,
+        target: string,
+        headers: Record<string, string>,
+        body: Buffer | undefined,
+    ): Promise<HttpReply> {
         const pathOnly = target.split('?')[0];
         const match = this.bridges.api.match(this.appId, pathOnly);
         if (!match) {

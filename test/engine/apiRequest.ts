@@ -1,5 +1,5 @@
-import * as crypto from 'crypto';
-import * as http from 'http';
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
 
 /**
  * How Rocket.Chat turns an HTTP request to /api/apps/public/<appId>/<path> into the IApiRequest an app
@@ -23,7 +23,14 @@ export const BODY_LIMIT_BYTES = 100 * 1024;
 
 export interface BuiltRequest {
     /** The IApiRequest Rocket.Chat hands to executeApi (`params` is filled in after route matching). */
-    request: { method: string; headers: Record<string, string>; query: Record<string, unknown>; params: Record<string, string>; content: unknown; privateHash?: string };
+    request: {
+        method: string;
+        headers: Record<string, string>;
+        query: Record<string, unknown>;
+        params: Record<string, string>;
+        content: unknown;
+        privateHash?: string;
+    };
     /** Set when Rocket.Chat answers by itself (body-parser errors). */
     early?: HttpReply;
 }
@@ -115,7 +122,12 @@ function mediaType(contentType: string | undefined): string {
 }
 
 /** Builds the IApiRequest from raw HTTP parts, or the reply Rocket.Chat gives without calling the app. */
-export function buildApiRequest(method: string, rawPathWithQuery: string, headers: Record<string, string>, body: Buffer | undefined): BuiltRequest {
+export function buildApiRequest(
+    method: string,
+    rawPathWithQuery: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+): BuiltRequest {
     const q = rawPathWithQuery.indexOf('?');
     const query = parseQueryString(q >= 0 ? rawPathWithQuery.slice(q + 1) : '');
     const request: BuiltRequest['request'] = { method: method.toLowerCase(), headers, query, params: {}, content: {} };
@@ -140,6 +152,7 @@ export function buildApiRequest(method: string, rawPathWithQuery: string, header
     if (text.length === 0) {
         return { request };
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON whitespace (RFC 8259) includes tab, LF and CR
     const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text);
     if (!first || (first[1] !== '{' && first[1] !== '[')) {
         return { request, early: errorPage(400) };
@@ -173,7 +186,13 @@ function withCharset(type: string): string {
 }
 
 /** res.set(headers); res.status(status); res.send(content) — as express 4 does it. */
-export function expressSend(method: string, status: number, appHeaders: Record<string, unknown> | undefined, content: unknown, requestHeaders: Record<string, string> = {}): HttpReply {
+export function expressSend(
+    method: string,
+    status: number,
+    appHeaders: Record<string, unknown> | undefined,
+    content: unknown,
+    requestHeaders: Record<string, string> = {},
+): HttpReply {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(appHeaders ?? {})) {
         const key = k.toLowerCase();
@@ -209,7 +228,13 @@ export function expressSend(method: string, status: number, appHeaders: Record<s
             headers.etag = etag(body);
         }
     }
-    if ((method === 'get' || method === 'head') && headers.etag && requestHeaders['if-none-match'] === headers.etag && statusCode >= 200 && statusCode < 300) {
+    if (
+        (method === 'get' || method === 'head') &&
+        headers.etag &&
+        requestHeaders['if-none-match'] === headers.etag &&
+        statusCode >= 200 &&
+        statusCode < 300
+    ) {
         statusCode = 304;
     }
     if (statusCode === 204 || statusCode === 304) {
@@ -226,5 +251,9 @@ export function expressSend(method: string, status: number, appHeaders: Record<s
 
 export function notFound(): HttpReply {
     const body = Buffer.from('Not Found');
-    return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length), etag: etag(body) }, body };
+    return {
+        status: 404,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length), etag: etag(body) },
+        body,
+    };
 }

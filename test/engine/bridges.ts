@@ -1,9 +1,9 @@
-import * as crypto from 'crypto';
-import * as dns from 'dns';
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import * as crypto from 'node:crypto';
+import * as dns from 'node:dns';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import type { IHttpResponse } from '@rocket.chat/apps-engine/definition/accessors';
 import type { IExtraRoomParams } from '@rocket.chat/apps-engine/definition/accessors/ILivechatCreator';
@@ -54,7 +54,12 @@ import {
     UserBridge,
     VideoConferenceBridge,
 } from '@rocket.chat/apps-engine/server/bridges';
-import type { IHttpBridgeRequestInfo, IInternalBridge, IInternalFederationBridge, IListenerBridge } from '@rocket.chat/apps-engine/server/bridges';
+import type {
+    IHttpBridgeRequestInfo,
+    IInternalBridge,
+    IInternalFederationBridge,
+    IListenerBridge,
+} from '@rocket.chat/apps-engine/server/bridges';
 import { InternalBridge } from '@rocket.chat/apps-engine/server/bridges/InternalBridge';
 import { OAuthAppsBridge } from '@rocket.chat/apps-engine/server/bridges/OAuthAppsBridge';
 import { ThreadBridge } from '@rocket.chat/apps-engine/server/bridges/ThreadBridge';
@@ -68,8 +73,6 @@ import { determineFileType } from './rc/RocketChat';
 import type { RocketChat, RoomView } from './rc/RocketChat';
 import type { RcRoom, RcUser } from './rc/types';
 import { clone, randomId } from './util';
-
-/* eslint-disable @typescript-eslint/no-explicit-any, class-methods-use-this */
 
 const ni = (what: string): never => {
     throw new NotImplementedError(what);
@@ -162,13 +165,22 @@ export class MemoryPersistenceBridge extends PersistenceBridge {
         throw new Error('Not implemented.');
     }
 
-    protected async updateByAssociations(associations: RocketChatAssociationRecord[], data: object, upsert: boolean, appId: string): Promise<string> {
+    protected async updateByAssociations(
+        associations: RocketChatAssociationRecord[],
+        data: object,
+        upsert: boolean,
+        appId: string,
+    ): Promise<string> {
         if (typeof data !== 'object') {
             throw new Error('Attempted to store an invalid data type, it must be an object.');
         }
         const wanted = plainAssociations(associations);
         const match = [...this.records.values()].find(
-            (r) => r.appId === appId && r.associations && r.associations.length === wanted.length && r.associations.every((a, i) => sameAssociation(a, wanted[i])),
+            (r) =>
+                r.appId === appId &&
+                r.associations &&
+                r.associations.length === wanted.length &&
+                r.associations.every((a, i) => sameAssociation(a, wanted[i])),
         );
         if (match) {
             match.data = clone(data);
@@ -184,7 +196,9 @@ export class MemoryPersistenceBridge extends PersistenceBridge {
 
     private matchAll(associations: RocketChatAssociationRecord[], appId: string): PersistenceRecord[] {
         const wanted = plainAssociations(associations);
-        return [...this.records.values()].filter((r) => r.appId === appId && wanted.every((w) => (r.associations ?? []).some((a) => sameAssociation(a, w))));
+        return [...this.records.values()].filter(
+            (r) => r.appId === appId && wanted.every((w) => (r.associations ?? []).some((a) => sameAssociation(a, w))),
+        );
     }
 }
 
@@ -353,8 +367,17 @@ const DEFAULT_HTTP_TIMEOUT = 3 * 60 * 1000;
 const JS_CONTENT_TYPES = ['application/json', 'text/javascript', 'application/javascript', 'application/x-javascript'];
 
 const PRIVATE_V4: Array<[string, number]> = [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
-    ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
 ];
 
 function ipv4InRange(ip: string, base: string, bits: number): boolean {
@@ -458,7 +481,12 @@ export class FetchHttpBridge extends HttpBridge {
         }
         // server-fetch parsers.ts: objects that are not Buffers become JSON, Content-Type forced.
         const contentType = headers['Content-Type'] || headers['content-type'];
-        if (content != null && typeof content === 'object' && !Buffer.isBuffer(content) && contentType?.toLowerCase() !== 'application/x-www-form-urlencoded') {
+        if (
+            content != null &&
+            typeof content === 'object' &&
+            !Buffer.isBuffer(content) &&
+            contentType?.toLowerCase() !== 'application/x-www-form-urlencoded'
+        ) {
             content = JSON.stringify(content);
             headers['Content-Type'] = 'application/json';
         }
@@ -737,7 +765,10 @@ export class EmulatedRoomBridge extends RoomBridge {
 
 /** bridges/livechat.ts (AppLivechatBridge) */
 export class EmulatedLivechatBridge extends LivechatBridge {
-    constructor(private readonly rc: RocketChat, private readonly appName: (appId: string) => { name?: string; nameSlug?: string }) {
+    constructor(
+        private readonly rc: RocketChat,
+        private readonly appName: (appId: string) => { name?: string; nameSlug?: string },
+    ) {
         super();
     }
 
@@ -810,7 +841,10 @@ export class EmulatedLivechatBridge extends LivechatBridge {
     protected async findVisitors(query: object): Promise<IVisitor[]> {
         const entries = Object.entries(query as Record<string, unknown>);
         return this.rc.visitors
-            .filter((v) => !v.disabled && entries.every(([k, val]) => (v as unknown as Record<string, unknown>)[k === 'id' ? '_id' : k] === val))
+            .filter(
+                (v) =>
+                    !v.disabled && entries.every(([k, val]) => (v as unknown as Record<string, unknown>)[k === 'id' ? '_id' : k] === val),
+            )
             .map((v) => this.rc.toAppVisitor(v)) as Any;
     }
 
@@ -832,7 +866,10 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         return this.rc.toAppVisitor(this.rc.visitors.find((v) => v.phone?.some((p) => p.phoneNumber === phoneNumber))) as Any;
     }
 
-    protected async resolveVisitor(externalId: Omit<IVisitorExternalIdentifier, 'appId'>, contactData: ResolveVisitorContactData | undefined): Promise<IVisitor | undefined> {
+    protected async resolveVisitor(
+        externalId: Omit<IVisitorExternalIdentifier, 'appId'>,
+        contactData: ResolveVisitorContactData | undefined,
+    ): Promise<IVisitor | undefined> {
         void externalId;
         void contactData;
         return ni('LivechatBridge.resolveVisitor');
@@ -855,7 +892,7 @@ export class EmulatedLivechatBridge extends LivechatBridge {
         let transferredTo: { _id: string; username: string; name?: string } | undefined;
         if (targetAgent?.id) {
             const agent = this.rc.users.get(targetAgent.id);
-            if (!agent || !agent.roles.includes('livechat-agent')) {
+            if (!agent?.roles.includes('livechat-agent')) {
                 throw new Error('Invalid target agent, cannot transfer');
             }
             userId = agent._id;
@@ -892,7 +929,7 @@ export class EmulatedLivechatBridge extends LivechatBridge {
             selected = { agentId: user._id, username: user.username };
         }
         const guest = this.rc.fromAppVisitor(visitor as Any);
-        if (!guest || !guest._id) {
+        if (!guest?._id) {
             throw new Error('Match error: Expected string, got undefined in field _id');
         }
         const app = this.appName(appId);
@@ -905,7 +942,13 @@ export class EmulatedLivechatBridge extends LivechatBridge {
                 type: 'app',
                 id: appId,
                 alias: app.name,
-                ...(source && s.type === 'app' && { sidebarIcon: s.sidebarIcon, defaultIcon: s.defaultIcon, label: s.label, destination: s.destination }),
+                ...(source &&
+                    s.type === 'app' && {
+                        sidebarIcon: s.sidebarIcon,
+                        defaultIcon: s.defaultIcon,
+                        label: s.label,
+                        destination: s.destination,
+                    }),
             },
         });
         return this.rc.toAppRoom(room) as Any;
@@ -935,7 +978,8 @@ export class EmulatedLivechatBridge extends LivechatBridge {
     /** apps/meteor/app/apps/server/converters/rooms.ts convertAppRoom: open/departmentId/servedBy as the app passed them. */
     private roomView(rcRoom: RcRoom | undefined, appRoom: Record<string, any> | undefined): RoomView {
         const servedBy = appRoom?.servedBy?.id ? this.rc.users.get(appRoom.servedBy.id) : undefined;
-        const departmentId = appRoom?.department?.id && this.rc.departments.has(appRoom.department.id) ? (appRoom.department.id as string) : undefined;
+        const departmentId =
+            appRoom?.department?.id && this.rc.departments.has(appRoom.department.id) ? (appRoom.department.id as string) : undefined;
         return {
             _id: rcRoom?._id ?? appRoom?.id,
             open: appRoom && typeof appRoom.isOpen !== 'undefined' ? !!appRoom.isOpen : undefined,
@@ -1017,7 +1061,12 @@ export class EmulatedUploadBridge extends UploadBridge {
         // apps/meteor/app/apps/server/bridges/uploads.ts: type sniffed from the bytes; FileUpload.ts validateFileUpload on insert.
         this.rc.validateFileUpload({ size: data.length, type: determineFileType(data, details.name) });
         const upload = this.rc.storeUpload(
-            { name: details.name, rid: details.rid, userId: details.visitorToken ? undefined : details.userId, visitorToken: details.visitorToken },
+            {
+                name: details.name,
+                rid: details.rid,
+                userId: details.visitorToken ? undefined : details.userId,
+                visitorToken: details.visitorToken,
+            },
             data,
         );
         if (details.visitorToken) {
@@ -1046,7 +1095,16 @@ export class EmulatedServerSettingBridge extends ServerSettingBridge {
         if (!s) {
             return undefined;
         }
-        return { id: s._id, type: s.type as Any, value: s.value, packageValue: s.packageValue, public: s.public, hidden: s.hidden, required: false, i18nLabel: s._id };
+        return {
+            id: s._id,
+            type: s.type as Any,
+            value: s.value,
+            packageValue: s.packageValue,
+            public: s.public,
+            hidden: s.hidden,
+            required: false,
+            i18nLabel: s._id,
+        };
     }
 
     protected async getAll(): Promise<ISetting[]> {
@@ -1133,22 +1191,25 @@ export class RecordingActivationBridge extends AppActivationBridge {
 
 /** Rocket.Chat's listener bridge turns server events into listener-manager calls; the emulation calls the manager directly. */
 export class EmulatedListenerBridge implements IListenerBridge {
-    public async messageEvent(int: AppInterface, message: IMessage): Promise<void | boolean | IMessage> {
+    public async messageEvent(int: AppInterface, message: IMessage): Promise<undefined | boolean | IMessage> {
         return ni(`ListenerBridge.messageEvent(${int}) — use host.rc helpers`);
     }
 
-    public async roomEvent(int: AppInterface, room: IRoom): Promise<void | boolean | IRoom> {
+    public async roomEvent(int: AppInterface, room: IRoom): Promise<undefined | boolean | IRoom> {
         return ni(`ListenerBridge.roomEvent(${int})`);
     }
 
-    public async uiKitInteractionEvent(int: AppInterface, action: UIKitIncomingInteraction): Promise<void | boolean> {
+    public async uiKitInteractionEvent(int: AppInterface, action: UIKitIncomingInteraction): Promise<undefined | boolean> {
         void action;
         return ni(`ListenerBridge.uiKitInteractionEvent(${int})`);
     }
 }
 
 export class EmulatedInternalBridge extends InternalBridge implements IInternalBridge {
-    constructor(private readonly rc: RocketChat, private readonly publicKey: string) {
+    constructor(
+        private readonly rc: RocketChat,
+        private readonly publicKey: string,
+    ) {
         super();
     }
 
@@ -1169,7 +1230,15 @@ export class EmulatedInternalBridge extends InternalBridge implements IInternalB
     }
 
     protected async getWorkspacePublicKey(): Promise<ISetting> {
-        return { id: 'Cloud_Workspace_PublicKey', type: 'string' as Any, packageValue: '', value: this.publicKey, required: false, public: false, i18nLabel: '' };
+        return {
+            id: 'Cloud_Workspace_PublicKey',
+            type: 'string' as Any,
+            packageValue: '',
+            value: this.publicKey,
+            required: false,
+            public: false,
+            i18nLabel: '',
+        };
     }
 }
 
@@ -1183,7 +1252,10 @@ export function workspaceKeyPair(): { publicKey: string; privateKey: string } {
     if (keyPair) {
         return keyPair;
     }
-    const file = path.join(os.tmpdir(), `rc-engine-host-workspace-key-${typeof process.getuid === 'function' ? process.getuid() : 'u'}.json`);
+    const file = path.join(
+        os.tmpdir(),
+        `rc-engine-host-workspace-key-${typeof process.getuid === 'function' ? process.getuid() : 'u'}.json`,
+    );
     try {
         const cached = JSON.parse(fs.readFileSync(file, 'utf8'));
         if (typeof cached.publicKey === 'string' && typeof cached.privateKey === 'string') {
@@ -1227,8 +1299,8 @@ export class EmulatedSchedulerBridge extends SchedulerBridge {
         super();
     }
 
-    protected async registerProcessors(processors: IProcessor[] = [], appId: string): Promise<void | string[]> {
-        const startup: Array<Promise<void | string>> = [];
+    protected async registerProcessors(processors: IProcessor[] = [], appId: string): Promise<undefined | string[]> {
+        const startup: Array<Promise<undefined | string>> = [];
         for (const { id, processor, startupSetting } of processors) {
             this.scheduler.define(id, processor as unknown as (ctx: Record<string, unknown>) => Promise<void>);
             if (!startupSetting) {
@@ -1247,9 +1319,10 @@ export class EmulatedSchedulerBridge extends SchedulerBridge {
         if (startup.length) {
             return (await Promise.all(startup)) as string[];
         }
+        return undefined;
     }
 
-    protected async scheduleOnce({ id, when, data }: IOnetimeSchedule, appId: string): Promise<void | string> {
+    protected async scheduleOnce({ id, when, data }: IOnetimeSchedule, appId: string): Promise<undefined | string> {
         try {
             return this.scheduler.schedule(when, id, { ...(data || {}), appId })._id;
         } catch (e) {
@@ -1259,7 +1332,10 @@ export class EmulatedSchedulerBridge extends SchedulerBridge {
         }
     }
 
-    protected async scheduleRecurring({ id, interval, skipImmediate = false, data }: IRecurringSchedule, appId: string): Promise<void | string> {
+    protected async scheduleRecurring(
+        { id, interval, skipImmediate = false, data }: IRecurringSchedule,
+        appId: string,
+    ): Promise<undefined | string> {
         try {
             return this.scheduler.every(interval, id, { ...(data || {}), appId }, skipImmediate)._id;
         } catch (e) {
@@ -1334,7 +1410,12 @@ export class EmulatedAppBridges extends AppBridges {
         experimental: ExperimentalBridge;
     };
 
-    constructor(rc: RocketChat, scheduler: Scheduler, appName: (appId: string) => { name?: string; nameSlug?: string }, env: Record<string, string | undefined>) {
+    constructor(
+        rc: RocketChat,
+        scheduler: Scheduler,
+        appName: (appId: string) => { name?: string; nameSlug?: string },
+        env: Record<string, string | undefined>,
+    ) {
         super();
         this.b = {
             persistence: new MemoryPersistenceBridge(),
@@ -1370,32 +1451,88 @@ export class EmulatedAppBridges extends AppBridges {
         };
     }
 
-    public getCommandBridge() { return this.others.command; }
-    public getContactBridge() { return this.others.contact; }
-    public getApiBridge() { return this.b.api; }
-    public getAppDetailChangesBridge() { return this.b.details; }
-    public getEnvironmentalVariableBridge() { return this.b.env; }
-    public getHttpBridge() { return this.b.http; }
-    public getListenerBridge() { return this.b.listener; }
-    public getLivechatBridge() { return this.b.livechat; }
-    public getMessageBridge() { return this.b.message; }
-    public getPersistenceBridge() { return this.b.persistence; }
-    public getAppActivationBridge() { return this.b.activation; }
-    public getRoomBridge() { return this.b.room; }
-    public getInternalBridge() { return this.b.internal; }
-    public getInternalFederationBridge() { return this.b.federation; }
-    public getServerSettingBridge() { return this.b.serverSetting; }
-    public getUploadBridge() { return this.b.upload; }
-    public getEmailBridge() { return this.others.email; }
-    public getUserBridge() { return this.b.user; }
-    public getUiInteractionBridge() { return this.others.ui; }
-    public getSchedulerBridge() { return this.b.scheduler; }
-    public getCloudWorkspaceBridge() { return this.others.cloud; }
-    public getVideoConferenceBridge() { return this.others.video; }
-    public getOAuthAppsBridge() { return this.others.oauth; }
-    public getModerationBridge() { return this.others.moderation; }
-    public getThreadBridge() { return this.others.thread; }
-    public getRoleBridge() { return this.others.role; }
-    public getOutboundMessageBridge() { return this.others.outbound; }
-    public getExperimentalBridge() { return this.others.experimental; }
+    public getCommandBridge() {
+        return this.others.command;
+    }
+    public getContactBridge() {
+        return this.others.contact;
+    }
+    public getApiBridge() {
+        return this.b.api;
+    }
+    public getAppDetailChangesBridge() {
+        return this.b.details;
+    }
+    public getEnvironmentalVariableBridge() {
+        return this.b.env;
+    }
+    public getHttpBridge() {
+        return this.b.http;
+    }
+    public getListenerBridge() {
+        return this.b.listener;
+    }
+    public getLivechatBridge() {
+        return this.b.livechat;
+    }
+    public getMessageBridge() {
+        return this.b.message;
+    }
+    public getPersistenceBridge() {
+        return this.b.persistence;
+    }
+    public getAppActivationBridge() {
+        return this.b.activation;
+    }
+    public getRoomBridge() {
+        return this.b.room;
+    }
+    public getInternalBridge() {
+        return this.b.internal;
+    }
+    public getInternalFederationBridge() {
+        return this.b.federation;
+    }
+    public getServerSettingBridge() {
+        return this.b.serverSetting;
+    }
+    public getUploadBridge() {
+        return this.b.upload;
+    }
+    public getEmailBridge() {
+        return this.others.email;
+    }
+    public getUserBridge() {
+        return this.b.user;
+    }
+    public getUiInteractionBridge() {
+        return this.others.ui;
+    }
+    public getSchedulerBridge() {
+        return this.b.scheduler;
+    }
+    public getCloudWorkspaceBridge() {
+        return this.others.cloud;
+    }
+    public getVideoConferenceBridge() {
+        return this.others.video;
+    }
+    public getOAuthAppsBridge() {
+        return this.others.oauth;
+    }
+    public getModerationBridge() {
+        return this.others.moderation;
+    }
+    public getThreadBridge() {
+        return this.others.thread;
+    }
+    public getRoleBridge() {
+        return this.others.role;
+    }
+    public getOutboundMessageBridge() {
+        return this.others.outbound;
+    }
+    public getExperimentalBridge() {
+        return this.others.experimental;
+    }
 }

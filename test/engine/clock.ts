@@ -75,8 +75,7 @@ export function parseInterval(value: string | number): number {
     let total = 0;
     let matched = false;
     const re = /(\d+(?:\.\d+)?)\s*([a-z]+)/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text))) {
+    for (let m = re.exec(text); m; m = re.exec(text)) {
         const unit = UNIT_MS[m[2]];
         if (!unit) {
             throw new Error(`unsupported interval unit "${m[2]}" in "${value}"`);
@@ -193,7 +192,15 @@ export class Scheduler {
 
     /** Agenda schedule(): a new 'normal' job each call. */
     public schedule(when: unknown, name: string, data: Record<string, unknown>): ScheduledJob {
-        const job: ScheduledJob = { _id: objectId(), name, type: 'normal', data, nextRunAt: this.resolveWhen(when), failCount: 0, runCount: 0 };
+        const job: ScheduledJob = {
+            _id: objectId(),
+            name,
+            type: 'normal',
+            data,
+            nextRunAt: this.resolveWhen(when),
+            failCount: 0,
+            runCount: 0,
+        };
         this.jobs.set(job._id, job);
         return job;
     }

@@ -15,7 +15,10 @@ export class NotImplementedError extends Error {
 export class RocketChatError extends Error {
     public readonly name = 'RocketChatError';
 
-    constructor(public readonly error: string, public readonly reason?: string) {
+    constructor(
+        public readonly error: string,
+        public readonly reason?: string,
+    ) {
         super(reason ? `${reason} [${error}]` : `[${error}]`);
     }
 }

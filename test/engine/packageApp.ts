@@ -1,8 +1,7 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 // The packager is plain JS so that npm scripts and jest's globalSetup can use it without ts-node.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const packager = require('./setup/package-app.js') as {
     packageApp(dir: string, options?: { force?: boolean; include?: string[]; quiet?: boolean }): string;
     isFresh(dir: string, options?: { include?: string[] }): boolean;

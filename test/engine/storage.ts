@@ -46,7 +46,10 @@ export class MemoryMetadataStorage extends AppMetadataStorage {
         return { success: true };
     }
 
-    public async updatePartialAndReturnDocument(item: Partial<IAppStorageItem>, options?: { unsetPermissionsGranted?: boolean }): Promise<IAppStorageItem> {
+    public async updatePartialAndReturnDocument(
+        item: Partial<IAppStorageItem>,
+        options?: { unsetPermissionsGranted?: boolean },
+    ): Promise<IAppStorageItem> {
         const existing = item.id ? this.items.get(item.id) : undefined;
         if (!existing) {
             throw new Error('App not found.');
@@ -94,8 +97,6 @@ export class MemoryMetadataStorage extends AppMetadataStorage {
         return [...this.items.values()].find((i) => i._id === _id);
     }
 }
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 /** In-memory GridFS for app packages. */
 export class MemorySourceStorage extends AppSourceStorage {
@@ -171,8 +172,13 @@ export class MemoryLogStorage extends AppLogStorage {
         super('memory');
     }
 
-    public async findPaginated(query: { [field: string]: any }, options?: IAppLogStorageFindOptions): Promise<{ logs: ILoggerStorageEntry[]; total: number }> {
-        const matches = this.entries.filter((e) => Object.entries(query).every(([k, v]) => (e as unknown as Record<string, unknown>)[k] === v));
+    public async findPaginated(
+        query: { [field: string]: any },
+        options?: IAppLogStorageFindOptions,
+    ): Promise<{ logs: ILoggerStorageEntry[]; total: number }> {
+        const matches = this.entries.filter((e) =>
+            Object.entries(query).every(([k, v]) => (e as unknown as Record<string, unknown>)[k] === v),
+        );
         const skip = options?.skip ?? 0;
         const limit = options?.limit ?? matches.length;
         return { logs: matches.slice(skip, skip + limit), total: matches.length };

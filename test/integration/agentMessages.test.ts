@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, Contact, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(4096, 0xa7)]);
 
@@ -22,7 +22,9 @@ describe('agent messages reach the contact through RapidPro', () => {
     it('sends the reply to messages.json with the contact and the API token', async () => {
         const { contact, roomId } = await openChat();
         await rig.host.rc.agentSendMessage(roomId, 'alice', 'Hello, I am Alice. How can I help?');
-        const requests = rig.sim.requestsTo('messages.json', 'POST').filter((r) => (r.body as { contact?: string }).contact === contact.uuid);
+        const requests = rig.sim
+            .requestsTo('messages.json', 'POST')
+            .filter((r) => (r.body as { contact?: string }).contact === contact.uuid);
         expect(requests).toHaveLength(1);
         expect(requests[0].headers.authorization).toBe(`Token ${rig.sim.token}`);
         expect(requests[0].body).toEqual({ contact: contact.uuid, text: 'Hello, I am Alice. How can I help?' });
@@ -37,7 +39,12 @@ describe('agent messages reach the contact through RapidPro', () => {
 
     it('sends a file as a RapidPro media attachment, with its text', async () => {
         const { contact, roomId } = await openChat();
-        await rig.host.rc.agentSendFile(roomId, 'alice', { filename: 'x-ray.png', contentType: 'image/png', buffer: PNG, text: 'Your x-ray' });
+        await rig.host.rc.agentSendFile(roomId, 'alice', {
+            filename: 'x-ray.png',
+            contentType: 'image/png',
+            buffer: PNG,
+            text: 'Your x-ray',
+        });
         expect(rig.sim.media).toHaveLength(1);
         expect(rig.sim.media[0].bytes.equals(PNG)).toBe(true);
         expect(rig.sim.media[0].filename).toBe('x-ray.png');
@@ -70,7 +77,7 @@ describe('agent messages reach the contact through RapidPro', () => {
         expect(sentTo(contact).map((m) => m.text)).toEqual(['Take 1 pill a day', 'Correction: Take 2 pills a day']);
     });
 
-    it('never forwards the contact\'s own messages, system messages or the app\'s notes', async () => {
+    it("never forwards the contact's own messages, system messages or the app's notes", async () => {
         const { contact, roomId } = await openChat();
         const before = sentTo(contact).length;
         await rig.call('message', { contact: { uuid: contact.uuid }, text: 'a contact message' });

@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, SECRET, startBridge } from './support/rig';
+import { type BridgeRig, SECRET, startBridge } from './support/rig';
 
 const ENDPOINTS: Array<[string, string]> = [
-    ['POST', 'handoff'], ['POST', 'message'], ['POST', 'close'], ['POST', 'transfer'], ['GET', 'status'],
-    ['POST', 'status'], ['GET', 'departments'], ['GET', 'health'], ['POST', 'registerClient'], ['POST', 'sendMessageToAgent'],
+    ['POST', 'handoff'],
+    ['POST', 'message'],
+    ['POST', 'close'],
+    ['POST', 'transfer'],
+    ['GET', 'status'],
+    ['POST', 'status'],
+    ['GET', 'departments'],
+    ['GET', 'health'],
+    ['POST', 'registerClient'],
+    ['POST', 'sendMessageToAgent'],
 ];
 
 describe('nobody without the bridge secret gets in', () => {
@@ -70,7 +78,11 @@ describe('an empty bridge secret never opens the bridge', () => {
     });
 
     it('answers 503 not_configured to everyone, then opens once the admin sets a secret', async () => {
-        const withHeader = await rig.host.callApi({ path: 'handoff', body: rig.defaultBody(rig.newContact()), headers: { Authorization: 'Token ' } });
+        const withHeader = await rig.host.callApi({
+            path: 'handoff',
+            body: rig.defaultBody(rig.newContact()),
+            headers: { Authorization: 'Token ' },
+        });
         expect(withHeader.status).toBe(503);
         expect(withHeader.body.status).toBe('not_configured');
         const without = await rig.host.callApi({ path: 'departments' });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { startFileServer } from './support/fileServer';
-import { BridgeRig, Contact, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2048, 0x9c), Buffer.from([0xff, 0xd9])]);
 const PDF = Buffer.from('%PDF-1.4\n% binary \xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF', 'latin1');
@@ -34,7 +34,7 @@ describe('message: what the contact writes reaches the agent', () => {
         return rig.host.rc.messagesOf(roomId).filter((m) => m.token && !m.t);
     }
 
-    it('posts the text into the contact\'s room as the visitor', async () => {
+    it("posts the text into the contact's room as the visitor", async () => {
         const { contact, roomId } = await handedOver();
         const res = await rig.call('message', { contact: { uuid: contact.uuid }, text: 'I have had a fever for 3 days 🤒' });
         expect(res.status).toBe(200);
@@ -84,11 +84,26 @@ describe('message: what the contact writes reaches the agent', () => {
         expect(first.body.status).toBe('delivered');
         expect(second.status).toBe(200);
         expect(second.body).toMatchObject({ status: 'duplicate', room_id: roomId, message_id: first.body.message_id });
-        const viaHeader = await rig.call('message', { contact: { uuid: contact.uuid }, text: 'header id' }, { headers: { 'Idempotency-Key': 'key-1' } });
-        const viaHeaderAgain = await rig.call('message', { contact: { uuid: contact.uuid }, text: 'header id' }, { headers: { 'Idempotency-Key': 'key-1' } });
+        const viaHeader = await rig.call(
+            'message',
+            { contact: { uuid: contact.uuid }, text: 'header id' },
+            { headers: { 'Idempotency-Key': 'key-1' } },
+        );
+        const viaHeaderAgain = await rig.call(
+            'message',
+            { contact: { uuid: contact.uuid }, text: 'header id' },
+            { headers: { 'Idempotency-Key': 'key-1' } },
+        );
         expect(viaHeader.body.status).toBe('delivered');
         expect(viaHeaderAgain.body.status).toBe('duplicate');
-        const concurrent = await Promise.all(Array.from({ length: 5 }, () => rig.call('message', { contact: { uuid: contact.uuid }, input: { uuid: 'c1d2e3f4-0000-4000-8000-00000000abcd', text: 'raced' } })));
+        const concurrent = await Promise.all(
+            Array.from({ length: 5 }, () =>
+                rig.call('message', {
+                    contact: { uuid: contact.uuid },
+                    input: { uuid: 'c1d2e3f4-0000-4000-8000-00000000abcd', text: 'raced' },
+                }),
+            ),
+        );
         expect(concurrent.filter((r) => r.body.status === 'delivered')).toHaveLength(1);
         expect(contactMessages(roomId).map((m) => m.msg)).toEqual(['only once please', 'header id', 'raced']);
     });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, Contact, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
 const MINUTE = 60 * 1000;
 
@@ -30,9 +30,13 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
     const openChat = () => rig.openChat();
 
     const textsTo = (contact: Contact) => rig.sim.sent.filter((m) => m.contact === contact.uuid).map((m) => m.text);
-    const attemptsFor = (contact: Contact) => rig.sim.requestsTo('messages.json', 'POST')
-        .filter((r) => (r.body as { contact?: string } | undefined)?.contact === contact.uuid);
-    const bridgeNotes = (roomId: string) => rig.host.rc.messagesOf(roomId).filter((m) => m.u.username === 'rapidpro-bridge.bot').map((m) => m.msg);
+    const attemptsFor = (contact: Contact) =>
+        rig.sim.requestsTo('messages.json', 'POST').filter((r) => (r.body as { contact?: string } | undefined)?.contact === contact.uuid);
+    const bridgeNotes = (roomId: string) =>
+        rig.host.rc
+            .messagesOf(roomId)
+            .filter((m) => m.u.username === 'rapidpro-bridge.bot')
+            .map((m) => m.msg);
 
     const pendingDrains = () => rig.host.scheduler.pendingJobs().filter((job) => job.name.startsWith('rapidpro-outbox-drain'));
 
@@ -43,7 +47,9 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
     async function runScheduledDrains(max = 40): Promise<number> {
         let runs = 0;
         for (; runs < max; runs++) {
-            const next = pendingDrains().map((job) => job.nextRunAt!.getTime()).sort((a, b) => a - b)[0];
+            const next = pendingDrains()
+                .map((job) => job.nextRunAt!.getTime())
+                .sort((a, b) => a - b)[0];
             if (next === undefined) {
                 break;
             }
@@ -91,11 +97,13 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         rig.sim.setDown(false);
         await runRetries();
         expect(textsTo(contact)).toEqual(texts);
-        const outbox = rig.host.persistence().filter((record) => (record.associations || []).some((a) => a.id === `outbox:${contact.uuid}`));
+        const outbox = rig.host
+            .persistence()
+            .filter((record) => (record.associations || []).some((a) => a.id === `outbox:${contact.uuid}`));
         expect(outbox).toEqual([]);
     });
 
-    it('does not hold up other contacts while one contact\'s message waits for a retry', async () => {
+    it("does not hold up other contacts while one contact's message waits for a retry", async () => {
         const first = await openChat();
         const second = await openChat();
         rig.sim.failNext(1, { status: 502, path: 'messages.json' });
@@ -147,7 +155,7 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         expect(textsTo(contact)).toEqual([]);
     });
 
-    it('keeps a new chat\'s messages behind the previous chat\'s calls that still wait', async () => {
+    it("keeps a new chat's messages behind the previous chat's calls that still wait", async () => {
         const { contact, roomId } = await openChat();
         await rig.host.updateSetting('notice_closed', 'Goodbye');
         rig.sim.failNext(1, { status: 503, path: 'messages.json' });
@@ -171,7 +179,9 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         rig.host.scheduler.cancel({ _id: lost[0]._id });
         expect(pendingDrains()).toHaveLength(0);
         // The app judges "due" by its own clock (real time in the Deno process): let the backoff pass.
-        const waiting = rig.host.persistence().map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
+        const waiting = rig.host
+            .persistence()
+            .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
             .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
         expect(waiting).toHaveLength(1);
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));

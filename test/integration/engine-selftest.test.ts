@@ -1,5 +1,5 @@
-import * as http from 'http';
-import type { AddressInfo } from 'net';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 
@@ -52,7 +52,12 @@ describe('engine harness self-test (trivial app)', () => {
         const bad = await host.callApi({ path: 'ping', method: 'POST', body: '{"a":', headers: { 'content-type': 'application/json' } });
         expect(bad.status).toBe(400);
         expect(bad.raw).toContain('<pre>Bad Request</pre>');
-        const scalar = await host.callApi({ path: 'ping', method: 'POST', body: '"just a string"', headers: { 'content-type': 'application/json' } });
+        const scalar = await host.callApi({
+            path: 'ping',
+            method: 'POST',
+            body: '"just a string"',
+            headers: { 'content-type': 'application/json' },
+        });
         expect(scalar.status).toBe(400);
         expect(host.logs.filter((l) => l.method === ('api:ping:post' as never)).length).toBe(before);
         const unknown = await host.callApi({ path: 'nope' });
@@ -67,13 +72,16 @@ describe('engine harness self-test (trivial app)', () => {
         expect(host.rc.events.map((e) => e.event)).toEqual(['IPostLivechatRoomStarted', 'IPostLivechatAgentAssigned']);
 
         const msg = await host.rc.agentSendMessage(room._id, 'alice', 'hello from the agent');
-        let state = await host.callApi({ path: 'state' });
+        const state = await host.callApi({ path: 'state' });
         expect(state.body.lastMessage).toEqual({ id: msg._id, text: 'hello from the agent', roomId: room._id });
 
         // The trivial app is not granted message.write: the bridge refuses (returns nothing) and records it.
         const appUser = await host.manager.getBridges().getUserBridge().doGetAppUser(host.appId);
         const appRoom = await host.manager.getBridges().getRoomBridge().doGetById(room._id, host.appId);
-        const refused = await host.manager.getBridges().getMessageBridge().doCreate({ room: appRoom, sender: appUser!, text: 'not allowed' }, host.appId);
+        const refused = await host.manager
+            .getBridges()
+            .getMessageBridge()
+            .doCreate({ room: appRoom, sender: appUser!, text: 'not allowed' }, host.appId);
         expect(refused).toBeUndefined();
         expect(host.permissionDenials.some((d) => d.missing.includes('message.write'))).toBe(true);
         expect(host.rc.eventErrors).toEqual([]);
@@ -120,12 +128,19 @@ describe('engine harness self-test (trivial app)', () => {
         const res = await fetch(`${host.apiBaseUrl}/ping?z=9`);
         expect(res.status).toBe(200);
         expect(await res.json()).toMatchObject({ ok: true, query: { z: '9' } });
-        const post = await fetch(`${host.apiBaseUrl}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+        const post = await fetch(`${host.apiBaseUrl}/ping`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{oops',
+        });
         expect(post.status).toBe(400);
         expect((await fetch(`${base}/api/apps/public/not-an-app/ping`)).status).toBe(404);
 
         const room = host.rc.rooms.find((r) => r.t === 'l')!;
-        const { upload, message } = await host.rc.agentSendFile(room._id, 'alice', { filename: 'photo.png', buffer: Buffer.from('89504e470d0a1a0a0000', 'hex') });
+        const { upload, message } = await host.rc.agentSendFile(room._id, 'alice', {
+            filename: 'photo.png',
+            buffer: Buffer.from('89504e470d0a1a0a0000', 'hex'),
+        });
         expect(upload.type).toBe('image/png');
         expect(message.attachments?.[0]).toMatchObject({ title: 'photo.png', image_url: `/file-upload/${upload._id}/photo.png` });
         expect((await fetch(`${base}/file-upload/${upload._id}/photo.png`)).status).toBe(403);
@@ -139,7 +154,14 @@ describe('engine harness self-test (other grants)', () => {
     it('messages the app writes fire IPostMessageSent too (as on Rocket.Chat)', async () => {
         const host = await EngineHost.start({
             zip: trivialAppZip(),
-            permissionsGranted: [{ name: 'api' }, { name: 'persistence' }, { name: 'scheduler' }, { name: 'message.write' }, { name: 'room.read' }, { name: 'user.read' }],
+            permissionsGranted: [
+                { name: 'api' },
+                { name: 'persistence' },
+                { name: 'scheduler' },
+                { name: 'message.write' },
+                { name: 'room.read' },
+                { name: 'user.read' },
+            ],
             runtimeTimeoutMs: 5000,
         });
         try {
@@ -149,7 +171,9 @@ describe('engine harness self-test (other grants)', () => {
             const bridges = host.manager.getBridges();
             const appUser = await bridges.getUserBridge().doGetAppUser(host.appId);
             const appRoom = await bridges.getRoomBridge().doGetById(room._id, host.appId);
-            const id = await bridges.getMessageBridge().doCreate({ room: appRoom, sender: appUser!, text: 'written by the app' }, host.appId);
+            const id = await bridges
+                .getMessageBridge()
+                .doCreate({ room: appRoom, sender: appUser!, text: 'written by the app' }, host.appId);
             await host.rc.idle();
             const state = await host.callApi({ path: 'state' });
             expect(state.body.lastMessage).toEqual({ id, text: 'written by the app', roomId: room._id });
@@ -160,7 +184,11 @@ describe('engine harness self-test (other grants)', () => {
     });
 
     it('a listener whose persistence write is not granted stores nothing', async () => {
-        const host = await EngineHost.start({ zip: trivialAppZip(), permissionsGranted: [{ name: 'api' }, { name: 'scheduler' }], runtimeTimeoutMs: 5000 });
+        const host = await EngineHost.start({
+            zip: trivialAppZip(),
+            permissionsGranted: [{ name: 'api' }, { name: 'scheduler' }],
+            runtimeTimeoutMs: 5000,
+        });
         try {
             host.rc.addDepartment({ name: 'Support', agents: [{ username: 'alice' }] });
             const visitor = await host.rc.registerGuest({ token: 't2', name: 'Carol' });
@@ -211,7 +239,14 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         host = await EngineHost.start({ zip: probeAppZip(), runtimeTimeoutMs: 5000 });
         host.rc.addDepartment({ id: 'dep-sales', name: 'Sales', agents: [{ username: 'sam', name: 'Sam' }] });
-        host.rc.addDepartment({ id: 'dep-support', name: 'Support', agents: [{ username: 'alice', name: 'Alice' }, { username: 'bob', online: false }] });
+        host.rc.addDepartment({
+            id: 'dep-support',
+            name: 'Support',
+            agents: [
+                { username: 'alice', name: 'Alice' },
+                { username: 'bob', online: false },
+            ],
+        });
         host.rc.addDepartment({ id: 'dep-empty', name: 'Empty' });
         // setCustomFields only accepts defined livechat custom fields (custom-fields.ts).
         host.rc.addCustomField({ id: 'rp_status', scope: 'visitor' });
@@ -226,12 +261,20 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         const boundary = 'harness-boundary';
         const file = Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x80, 0xc3, 0x28]);
         const multipart = Buffer.concat([
-            Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+            Buffer.from(
+                `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+            ),
             file,
             Buffer.from(`\r\n--${boundary}--\r\n`),
         ]);
         const headers = { 'Content-Type': `multipart/form-data; boundary=${boundary}`, Authorization: 'Token abc' };
-        const ok = await op({ op: 'http', url: `${base}/media`, contentBase64: multipart.toString('base64'), contentKind: 'buffer', headers });
+        const ok = await op({
+            op: 'http',
+            url: `${base}/media`,
+            contentBase64: multipart.toString('base64'),
+            contentKind: 'buffer',
+            headers,
+        });
         expect(ok.result).toMatchObject({ statusCode: 201, data: { uuid: 'media-uuid', length: multipart.length } });
         const got = received[received.length - 1];
         expect(got.headers['content-type']).toBe(`multipart/form-data; boundary=${boundary}`);
@@ -244,7 +287,11 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
 
     it('IHttp: encoding null gives a Buffer in the app; 4xx is returned, timeouts and refused connections throw', async () => {
         const bin = await op({ op: 'http', method: 'get', url: `${base}/bin`, encodingNull: true });
-        expect(bin.result).toMatchObject({ statusCode: 200, contentIsBuffer: true, contentBase64: Buffer.from([0x4f, 0x67, 0x67, 0x53, 0xff, 0x00, 0xfe, 0x80]).toString('base64') });
+        expect(bin.result).toMatchObject({
+            statusCode: 200,
+            contentIsBuffer: true,
+            contentBase64: Buffer.from([0x4f, 0x67, 0x67, 0x53, 0xff, 0x00, 0xfe, 0x80]).toString('base64'),
+        });
         const text = await op({ op: 'http', method: 'get', url: `${base}/bin` });
         expect(text.result).toMatchObject({ contentIsBuffer: false, contentType: 'string', data: null });
         const bad = await op({ op: 'http', url: `${base}/bad`, data: { a: 1 }, params: { q: 'x y' } });
@@ -271,7 +318,12 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
 
         expect((await op({ op: 'room', token: 'contact-1', sourceType: 'api' })).error).toMatch(/error-invalid-source/);
         const room = await op({ op: 'room', token: 'contact-1' });
-        expect(room.result).toMatchObject({ servedBy: 'alice', department: 'Support', isOpen: true, source: { type: 'app', label: 'RapidPro' } });
+        expect(room.result).toMatchObject({
+            servedBy: 'alice',
+            department: 'Support',
+            isOpen: true,
+            source: { type: 'app', label: 'RapidPro' },
+        });
         const second = await op({ op: 'room', token: 'contact-1' });
         expect(second.result.id).not.toBe(room.result.id);
         expect((await op({ op: 'openRooms', token: 'contact-1' })).result).toHaveLength(2);
@@ -286,7 +338,10 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
             anyOnline: true,
         });
         const evs = await events();
-        expect(evs.filter((e) => e.roomId === room.result.id).map((e) => e.event)).toEqual(['IPostLivechatRoomStarted', 'IPostLivechatAgentAssigned']);
+        expect(evs.filter((e) => e.roomId === room.result.id).map((e) => e.event)).toEqual([
+            'IPostLivechatRoomStarted',
+            'IPostLivechatAgentAssigned',
+        ]);
     });
 
     it('messages: visitor, app and agent messages all fire IPostMessageSent; a visitor message into a closed room opens a new room', async () => {
@@ -315,21 +370,37 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         const up = await op({ op: 'upload', roomId: room._id, token: 'contact-1', filename: 'photo.bin', base64: jpeg.toString('base64') });
         expect(up.result).toMatchObject({ name: 'photo.bin', type: 'image/jpeg', size: jpeg.length });
         const message = host.rc.messagesOf(room._id).find((m) => m.file?._id === up.result.id)!;
-        expect(message).toMatchObject({ token: 'contact-1', attachments: [{ title: 'photo.bin', image_url: `/file-upload/${up.result.id}/photo.bin` }] });
+        expect(message).toMatchObject({
+            token: 'contact-1',
+            attachments: [{ title: 'photo.bin', image_url: `/file-upload/${up.result.id}/photo.bin` }],
+        });
         const readBack = await op({ op: 'readUpload', id: up.result.id });
         expect(readBack.result).toMatchObject({ isBuffer: true, base64: jpeg.toString('base64'), type: 'image/jpeg' });
 
         const pdf = await op({ op: 'upload', roomId: room._id, filename: 'doc.pdf', base64: Buffer.from('%PDF-1.4').toString('base64') });
         expect(host.rc.messagesOf(room._id).find((m) => m.file?._id === pdf.result.id)?.u.username).toBe('harness-probe-app.bot');
 
-        const agentFile = await host.rc.agentSendFile(room._id, 'alice', { filename: 'scan.pdf', buffer: Buffer.from('%PDF-1.7 x'), description: 'the scan' });
+        const agentFile = await host.rc.agentSendFile(room._id, 'alice', {
+            filename: 'scan.pdf',
+            buffer: Buffer.from('%PDF-1.7 x'),
+            description: 'the scan',
+        });
         const fileEvent = (await events()).find((e) => e.id === agentFile.message._id)!;
         expect(fileEvent.file).toEqual({ _id: agentFile.upload._id, name: 'scan.pdf', type: 'application/pdf' });
-        expect(fileEvent.attachments[0]).toMatchObject({ title: { value: 'scan.pdf', link: `/file-upload/${agentFile.upload._id}/scan.pdf` }, description: 'the scan' });
+        expect(fileEvent.attachments[0]).toMatchObject({
+            title: { value: 'scan.pdf', link: `/file-upload/${agentFile.upload._id}/scan.pdf` },
+            description: 'the scan',
+        });
 
         const closed = host.rc.rooms.find((r) => r.t === 'l' && !r.open)!;
         const before = host.rc.messagesOf(closed._id).length;
-        await op({ op: 'upload', roomId: closed._id, token: 'contact-1', filename: 'late.png', base64: Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64') });
+        await op({
+            op: 'upload',
+            roomId: closed._id,
+            token: 'contact-1',
+            filename: 'late.png',
+            base64: Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64'),
+        });
         expect(host.rc.messagesOf(closed._id)).toHaveLength(before);
     });
 
@@ -337,10 +408,16 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         const [room] = host.rc.openRoomsOf('contact-1');
         expect((await op({ op: 'transfer', roomId: room._id, department: 'Sales' })).result).toBe(true);
         expect(host.rc.room(room._id)).toMatchObject({ departmentId: 'dep-sales', servedBy: { username: 'sam' } });
-        expect((await op({ op: 'transfer', roomId: room._id, department: 'dep-empty' })).error).toBe('error-no-agents-online-in-department');
+        expect((await op({ op: 'transfer', roomId: room._id, department: 'dep-empty' })).error).toBe(
+            'error-no-agents-online-in-department',
+        );
         const evs = (await events()).filter((e) => e.roomId === room._id);
         expect(evs.map((e) => e.event)).toEqual(expect.arrayContaining(['IPostLivechatAgentAssigned', 'IPostLivechatRoomTransferred']));
-        expect(evs.find((e) => e.event === 'IPostLivechatRoomTransferred')).toMatchObject({ type: 'department', from: 'Support', to: 'Sales' });
+        expect(evs.find((e) => e.event === 'IPostLivechatRoomTransferred')).toMatchObject({
+            type: 'department',
+            from: 'Support',
+            to: 'Sales',
+        });
 
         host.rc.setAgentOnline('alice', false);
         host.rc.setAgentOnline('sam', false);
@@ -362,7 +439,10 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
     });
 
     it('visitor registration has no unique token: concurrent registrations create two visitors', async () => {
-        const [a, b] = await Promise.all([op({ op: 'visitor', token: 'racy', name: 'R' }), op({ op: 'visitor', token: 'racy', name: 'R' })]);
+        const [a, b] = await Promise.all([
+            op({ op: 'visitor', token: 'racy', name: 'R' }),
+            op({ op: 'visitor', token: 'racy', name: 'R' }),
+        ]);
         expect(a.result.id).not.toBe(b.result.id);
         expect(host.rc.visitors.filter((v) => v.token === 'racy')).toHaveLength(2);
     });
@@ -390,7 +470,10 @@ describe('manual routing and the agent UI', () => {
             await host.rc.takeRoom(room.id, 'sam');
             await host.rc.agentClose(room.id, 'sam', 'resolved');
 
-            const evs = ((await host.callApi({ path: 'events' })).body.events as Array<Record<string, any>>).map((e) => [e.event, e.agent ?? (e.type || e.text) ?? e.closer]);
+            const evs = ((await host.callApi({ path: 'events' })).body.events as Array<Record<string, any>>).map((e) => [
+                e.event,
+                e.agent ?? (e.type || e.text) ?? e.closer,
+            ]);
             expect(evs).toEqual([
                 ['IPostLivechatRoomStarted', undefined],
                 ['IPostLivechatAgentAssigned', 'bob'],

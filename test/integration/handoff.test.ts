@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, startBridge } from './support/rig';
+import { type BridgeRig, startBridge } from './support/rig';
 
 const LEGACY_BODY = (uuid: string) => ({
     channel: { uuid: '9a8b001e-a913-486c-80f4-1356e23f582e', name: 'WhatsApp' },
@@ -15,9 +15,22 @@ const LEGACY_BODY = (uuid: string) => ({
         attachments: [],
         channel: { uuid: '9a8b001e-a913-486c-80f4-1356e23f582e', name: 'WhatsApp' },
     },
-    path: [{ node_uuid: '1f5f9fa0-1c0b-4c0e-8b0e-111111111111', arrived_on: '2026-11-20T10:12:13.123456Z', exit_uuid: '2f5f9fa0-1c0b-4c0e-8b0e-222222222222' }],
+    path: [
+        {
+            node_uuid: '1f5f9fa0-1c0b-4c0e-8b0e-111111111111',
+            arrived_on: '2026-11-20T10:12:13.123456Z',
+            exit_uuid: '2f5f9fa0-1c0b-4c0e-8b0e-222222222222',
+        },
+    ],
     results: {
-        symptom: { name: 'Symptom', value: 'dor no peito', category: 'Chest', node_uuid: '3f5f9fa0-1c0b-4c0e-8b0e-333333333333', input: 'dor no peito', created_on: '2026-11-20T10:11:00Z' },
+        symptom: {
+            name: 'Symptom',
+            value: 'dor no peito',
+            category: 'Chest',
+            node_uuid: '3f5f9fa0-1c0b-4c0e-8b0e-333333333333',
+            input: 'dor no peito',
+            created_on: '2026-11-20T10:11:00Z',
+        },
     },
     run: { uuid: '6a7f0c52-5e3b-4d27-9f8b-6e6c2d1d3f44', created_on: '2026-11-20T10:10:00Z' },
 });
@@ -35,7 +48,7 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
         await rig?.stop();
     });
 
-    it('opens a queued room from RapidPro\'s default webhook body and tells the contact they are queued', async () => {
+    it("opens a queued room from RapidPro's default webhook body and tells the contact they are queued", async () => {
         const contact = rig.newContact();
         const res = await rig.call('handoff', rig.defaultBody(contact));
         expect(res.status).toBe(200);
@@ -55,10 +68,13 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
 
     it('shows the agent what the bot collected before they answer', async () => {
         const contact = rig.newContact();
-        const res = await rig.call('handoff', rig.defaultBody(contact, {
-            results: { symptom: { value: 'chest pain', category: 'Chest' }, age: { value: '54', category: 'All Responses' } },
-            fields: { clinic: 'North', priority: 2 },
-        }));
+        const res = await rig.call(
+            'handoff',
+            rig.defaultBody(contact, {
+                results: { symptom: { value: 'chest pain', category: 'Chest' }, age: { value: '54', category: 'All Responses' } },
+                fields: { clinic: 'North', priority: 2 },
+            }),
+        );
         const notes = rig.host.rc.messagesOf(res.body.room_id).filter((m) => !m.t);
         const summary = notes[0].msg;
         expect(summary).toContain('Triage');
@@ -161,7 +177,10 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
             { direction: 'in', text: 'My child has a fever' },
         ]);
         const res = await rig.call('handoff', rig.defaultBody(contact, { history: true }));
-        const notes = rig.host.rc.messagesOf(res.body.room_id).map((m) => m.msg).join('\n');
+        const notes = rig.host.rc
+            .messagesOf(res.body.room_id)
+            .map((m) => m.msg)
+            .join('\n');
         const bot = notes.indexOf('Bot: Hi! What brings you here?');
         const said = notes.indexOf('Contact: My child has a fever');
         expect(bot).toBeGreaterThan(-1);

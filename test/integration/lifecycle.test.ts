@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, Contact, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
 const CLOSE_FLOW = '0f3c4b7e-2d1a-4c3b-9a8e-7d6c5b4a3f21';
 
@@ -33,11 +33,20 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
         const roomId = await handOver(contact);
         expect(fieldsOf(contact)).toMatchObject({ bridge_status: 'queued', bridge_room: roomId });
         // No department named: Rocket.Chat routes the room to its required department (the first with agents online).
-        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toEqual({ status: 'queued', room_id: roomId, agent: null, department: 'General' });
+        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toEqual({
+            status: 'queued',
+            room_id: roomId,
+            agent: null,
+            department: 'General',
+        });
 
         await rig.host.rc.takeRoom(roomId, 'alice');
         expect(fieldsOf(contact).bridge_status).toBe('open');
-        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toMatchObject({ status: 'open', room_id: roomId, agent: 'Alice Agent' });
+        expect((await rig.call(`status?contact=${contact.uuid}`)).body).toMatchObject({
+            status: 'open',
+            room_id: roomId,
+            agent: 'Alice Agent',
+        });
 
         await rig.host.rc.agentSendMessage(roomId, 'alice', 'Hi!');
         await rig.host.rc.agentClose(roomId, 'alice', 'resolved');
@@ -64,7 +73,7 @@ describe('the chat lifecycle, told to the contact and mirrored in RapidPro', () 
         expect(next.body.room_id).not.toBe(roomId);
     });
 
-    it('speaks the contact\'s language: Portuguese and Spanish built-in notices', async () => {
+    it("speaks the contact's language: Portuguese and Spanish built-in notices", async () => {
         const maria = rig.newContact({ language: 'por' });
         const roomPt = await handOver(maria);
         await rig.host.rc.takeRoom(roomPt, 'alice');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, startBridge } from './support/rig';
+import { type BridgeRig, startBridge } from './support/rig';
 
 /**
  * A message cut into more than a thousand parts, the first of which fails: every part still goes

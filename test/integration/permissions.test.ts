@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { startFileServer } from './support/fileServer';
-import { BridgeRig, startBridge } from './support/rig';
+import { type BridgeRig, startBridge } from './support/rig';
 
-const APP_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'app.json'), 'utf8')) as { permissions: Array<{ name: string }> };
+const APP_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'app.json'), 'utf8')) as {
+    permissions: Array<{ name: string }>;
+};
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512, 1)]);
 
 /**
@@ -27,7 +29,10 @@ describe('app.json permissions: no more, no less', () => {
     async function wholeConversation(rig: BridgeRig): Promise<void> {
         const contact = rig.newContact();
         rig.sim.seedMessages(contact.uuid, [{ direction: 'in', text: 'hello bot' }]);
-        const handoff = await rig.call('handoff', rig.defaultBody(contact, { fields: { clinic: 'North' }, history: true, text: 'first words' }));
+        const handoff = await rig.call(
+            'handoff',
+            rig.defaultBody(contact, { fields: { clinic: 'North' }, history: true, text: 'first words' }),
+        );
         const roomId = handoff.body.room_id;
         await rig.call('message', { contact: { uuid: contact.uuid }, text: 'a photo', attachments: [`image/png:${files.url}/photo.png`] });
         await rig.call('departments');
@@ -37,7 +42,11 @@ describe('app.json permissions: no more, no less', () => {
             await rig.host.rc.takeRoom(roomId, 'alice');
             const sent = await rig.host.rc.agentSendMessage(roomId, 'alice', 'hello :smile:');
             await rig.host.rc.agentSendFile(roomId, 'alice', { filename: 'scan.png', contentType: 'image/png', buffer: PNG });
-            await rig.host.rc.agentSendFile(roomId, 'alice', { filename: 'notes.txt', contentType: 'text/plain', buffer: Buffer.from('x') });
+            await rig.host.rc.agentSendFile(roomId, 'alice', {
+                filename: 'notes.txt',
+                contentType: 'text/plain',
+                buffer: Buffer.from('x'),
+            });
             await rig.host.rc.agentEditMessage(sent._id, 'hello again');
             await rig.call('transfer', rig.defaultBody(contact, { department: 'Cardiology' }));
             await rig.call('close', rig.defaultBody(contact));
@@ -67,7 +76,7 @@ describe('app.json permissions: no more, no less', () => {
         } catch (error) {
             // Without some permissions (api, scheduler, persistence) the app cannot even start its
             // endpoints or jobs: that counts as refused too, as long as it is about this permission.
-            if (rig && rig.host.permissionDenials.some((denial) => denial.missing.indexOf(missing) >= 0)) {
+            if (rig?.host.permissionDenials.some((denial) => denial.missing.indexOf(missing) >= 0)) {
                 return;
             }
             throw error;

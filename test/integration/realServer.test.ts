@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { RcMessage } from '../engine/rc/types';
 import { startFileServer } from './support/fileServer';
-import { BridgeRig, Contact, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
 /**
  * The bridge on a server as strict as a real Rocket.Chat 8.x (Message_MaxAllowedSize, visitor
@@ -31,8 +31,14 @@ describe('on a server as strict as a real Rocket.Chat', () => {
 
     const rc = () => rig.host.rc;
     const appUserId = () => [...rc().users.values()].find((u) => u.type === 'app')!._id;
-    const appUserNotes = (roomId: string) => rc().messagesOf(roomId).filter((m) => !m.t && m.u._id === appUserId());
-    const contactPosts = (roomId: string) => rc().messagesOf(roomId).filter((m) => !m.t && !!m.token);
+    const appUserNotes = (roomId: string) =>
+        rc()
+            .messagesOf(roomId)
+            .filter((m) => !m.t && m.u._id === appUserId());
+    const contactPosts = (roomId: string) =>
+        rc()
+            .messagesOf(roomId)
+            .filter((m) => !m.t && !!m.token);
     const textsTo = (contact: Contact) => rig.sim.sent.filter((m) => m.contact === contact.uuid).map((m) => m.text);
 
     /** A long day with the bot and a flow with many results: far over 5000 characters each. */
@@ -49,7 +55,10 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         return rig.defaultBody(contact, {
             results,
             text: 'I still have a fever after three days',
-            attachments: [`image/jpeg:${files.url}/media/photo.jpg`, { content_type: 'application/pdf', url: `${files.url}/media/exam.pdf` }],
+            attachments: [
+                `image/jpeg:${files.url}/media/photo.jpg`,
+                { content_type: 'application/pdf', url: `${files.url}/media/exam.pdf` },
+            ],
         });
     }
 
@@ -70,7 +79,9 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         // Then the contact's own words: the text, then each file, in order.
         const posts = contactPosts(roomId);
         expect(posts.map((m) => m.msg || m.file?.name)).toEqual(['I still have a fever after three days', 'photo.jpg', 'exam.pdf']);
-        const all = rc().messagesOf(roomId).filter((m) => !m.t);
+        const all = rc()
+            .messagesOf(roomId)
+            .filter((m) => !m.t);
         expect(all.indexOf(posts[0])).toBeGreaterThan(all.indexOf(notes[notes.length - 1]));
     }
 
@@ -128,7 +139,11 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         expect(newRoom).not.toBe(oldRoom);
         expect(contactPosts(newRoom).map((m) => m.msg)).toEqual(['thanks!']);
         expect(contactPosts(oldRoom).map((m) => m.msg)).not.toContain('thanks!');
-        expect(appUserNotes(newRoom).map((m) => m.msg).join('\n')).toContain('previous chat closed');
+        expect(
+            appUserNotes(newRoom)
+                .map((m) => m.msg)
+                .join('\n'),
+        ).toContain('previous chat closed');
         // The new room is the contact's chat now: status, the status field, an agent's reply.
         expect((await rig.call(`status?contact=${contact.uuid}`)).body).toMatchObject({ status: 'queued', room_id: newRoom });
         expect(rig.sim.contacts.get(contact.uuid)!.fields.bridge_status).toBe('queued');
@@ -155,7 +170,10 @@ describe('on a server as strict as a real Rocket.Chat', () => {
             void rc().closeRoom({ room: rc().room(oldRoom)!, user: { _id: rc().userByUsername('alice')!._id, username: 'alice' } });
             return original(...args);
         };
-        const res = await rig.call('message', { contact: { uuid: contact.uuid }, attachments: [`image/jpeg:${files.url}/media/photo.jpg`] });
+        const res = await rig.call('message', {
+            contact: { uuid: contact.uuid },
+            attachments: [`image/jpeg:${files.url}/media/photo.jpg`],
+        });
         await rig.flush();
 
         expect(res.status).toBe(200);
@@ -196,7 +214,11 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         expect(retried.status).toBe(200);
         expect(retried.body.status).toBe('delivered');
         const posts = contactPosts(roomId);
-        expect(posts.map((m) => m.msg || m.file?.name)).toEqual(['first words', expect.stringContaining('Location: -23.5, -46.6'), 'exam.pdf']);
+        expect(posts.map((m) => m.msg || m.file?.name)).toEqual([
+            'first words',
+            expect.stringContaining('Location: -23.5, -46.6'),
+            'exam.pdf',
+        ]);
         const third = await rig.call('message', body);
         expect(third.body.status).toBe('duplicate');
         expect(contactPosts(roomId)).toHaveLength(3);
@@ -248,7 +270,11 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         expect(roomA.v!.token).not.toBe(roomB.v!.token);
         expect(rc().visitorByToken(roomA.v!.token)!.name).toBe('Mother');
         expect(rc().visitorByToken(roomB.v!.token)!.name).toBe('Child');
-        expect(appUserNotes(b.body.room_id).map((m) => m.msg).join('\n')).toContain('5511999990001');
+        expect(
+            appUserNotes(b.body.room_id)
+                .map((m) => m.msg)
+                .join('\n'),
+        ).toContain('5511999990001');
         // Each one's messages go to their own room.
         await rig.call('message', { contact: { uuid: child.uuid }, text: 'from the child' });
         expect(contactPosts(b.body.room_id).map((m) => m.msg)).toEqual(['from the child']);

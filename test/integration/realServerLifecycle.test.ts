@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { BridgeRig, Contact, DEFAULT_DEPARTMENTS, startBridge } from './support/rig';
+import { type BridgeRig, type Contact, DEFAULT_DEPARTMENTS, startBridge } from './support/rig';
 
 /**
  * The chat's lifecycle on a server with the real rules for custom fields, forwards and closes:
@@ -53,7 +53,7 @@ function lifecycleSuite(routing: 'manual' | 'auto') {
             expect(after.servedBy?._id).toBe(before.servedBy?._id);
         });
 
-        it('transfer to the room\'s own department: 200 unchanged, nothing moves', async () => {
+        it("transfer to the room's own department: 200 unchanged, nothing moves", async () => {
             const { contact, roomId } = await servedChat();
             const res = await rig.call('transfer', { contact: { uuid: contact.uuid }, department: 'General' });
             expect(res.status).toBe(200);
@@ -102,7 +102,7 @@ function lifecycleSuite(routing: 'manual' | 'auto') {
             }
         });
 
-        it('close racing an agent\'s close answers 200 closed, never 500', async () => {
+        it("close racing an agent's close answers 200 closed, never 500", async () => {
             const { contact, roomId } = await servedChat();
             const server = rc() as unknown as { closeRoom: (params: unknown) => Promise<void> };
             const original = server.closeRoom.bind(rc());
@@ -148,10 +148,13 @@ describe('custom fields and jobs on a strict server', () => {
 
     it('an undefined custom field next to defined ones: the defined ones are saved, the agent is told, the first text arrives', async () => {
         const contact = rig.newContact();
-        const res = await rig.call('handoff', rig.defaultBody(contact, {
-            fields: { patient_id: 'P-991', ward: 'Pediatrics', not_defined: 'x', age: 'eleven' },
-            text: 'My son has a rash',
-        }));
+        const res = await rig.call(
+            'handoff',
+            rig.defaultBody(contact, {
+                fields: { patient_id: 'P-991', ward: 'Pediatrics', not_defined: 'x', age: 'eleven' },
+                text: 'My son has a rash',
+            }),
+        );
         expect(res.status).toBe(200);
         const room = rig.host.rc.room(res.body.room_id)!;
         const visitor = rig.host.rc.visitorByToken(room.v!.token)!;
@@ -178,7 +181,9 @@ describe('custom fields and jobs on a strict server', () => {
         await rig.host.enableApp();
         expect(rig.host.scheduler.pendingJobs().filter((job) => job.name.startsWith('rapidpro-outbox-drain'))).toHaveLength(0);
         // The app judges "due" by its own clock (real time in the Deno process): let its backoff pass.
-        const waiting = rig.host.persistence().map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
+        const waiting = rig.host
+            .persistence()
+            .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
             .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
         expect(waiting).toHaveLength(1);
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));

@@ -14,7 +14,8 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
     let host: EngineHost;
     let visitorCounter = 0;
 
-    const op = async (args: Record<string, unknown>) => (await host.callApi({ path: 'op', body: args })).body as { result?: any; error?: string };
+    const op = async (args: Record<string, unknown>) =>
+        (await host.callApi({ path: 'op', body: args })).body as { result?: any; error?: string };
     const events = async () => (await host.callApi({ path: 'events' })).body.events as Array<Record<string, any>>;
     /** A fresh visitor (through the app) with an open room; returns token and room id. */
     const newChat = async (department?: string) => {
@@ -32,9 +33,26 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         host.rc.addDepartment({ id: 'dep-a', name: 'Alpha', agents: [{ username: 'alice', name: 'Alice' }] });
         host.rc.addDepartment({ id: 'dep-b', name: 'Beta', agents: [{ username: 'bob', name: 'Bob' }] });
         host.rc.addDepartment({ id: 'dep-off', name: 'Offline', agents: [{ username: 'olga', online: false }] });
-        host.rc.addDepartment({ id: 'dep-fwd', name: 'Forwardable', allowReceiveForwardOffline: true, agents: [{ username: 'fred', online: false }] });
-        host.rc.addDepartment({ id: 'dep-tags', name: 'Tagged', requestTagBeforeClosingChat: true, chatClosingTags: ['resolved'], agents: [{ username: 'tom' }] });
-        host.rc.addDepartment({ id: 'dep-tags-empty', name: 'TaggedEmpty', requestTagBeforeClosingChat: true, chatClosingTags: [], agents: [{ username: 'tess' }] });
+        host.rc.addDepartment({
+            id: 'dep-fwd',
+            name: 'Forwardable',
+            allowReceiveForwardOffline: true,
+            agents: [{ username: 'fred', online: false }],
+        });
+        host.rc.addDepartment({
+            id: 'dep-tags',
+            name: 'Tagged',
+            requestTagBeforeClosingChat: true,
+            chatClosingTags: ['resolved'],
+            agents: [{ username: 'tom' }],
+        });
+        host.rc.addDepartment({
+            id: 'dep-tags-empty',
+            name: 'TaggedEmpty',
+            requestTagBeforeClosingChat: true,
+            chatClosingTags: [],
+            agents: [{ username: 'tess' }],
+        });
     });
 
     afterAll(async () => {
@@ -79,7 +97,13 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
 
         // The visitor upload into the closed room: file kept, no message, no error.
         const messagesBefore = host.rc.messagesOf(roomId).length;
-        const upload = await op({ op: 'upload', roomId, token, filename: 'late.png', base64: Buffer.from('89504e470d0a1a0a', 'hex').toString('base64') });
+        const upload = await op({
+            op: 'upload',
+            roomId,
+            token,
+            filename: 'late.png',
+            base64: Buffer.from('89504e470d0a1a0a', 'hex').toString('base64'),
+        });
         expect(upload.error).toBeUndefined();
         expect(host.rc.uploads.get(upload.result.id)).toMatchObject({ rid: roomId, type: 'image/png' });
         expect(host.rc.messagesOf(roomId)).toHaveLength(messagesBefore);
@@ -88,7 +112,9 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         expect((await op({ op: 'close', roomId: newRoomId })).result).toBe(true);
         host.rc.setAgentOnline('alice', false);
         const roomsBefore = host.rc.rooms.length;
-        expect((await op({ op: 'visitorMessage', token, roomId: newRoomId, text: 'hello?' })).error).toBe('Sorry, no online agents [no-agent-online]');
+        expect((await op({ op: 'visitorMessage', token, roomId: newRoomId, text: 'hello?' })).error).toBe(
+            'Sorry, no online agents [no-agent-online]',
+        );
         expect(host.rc.rooms).toHaveLength(roomsBefore);
         host.rc.setAgentOnline('alice', true);
     });
@@ -99,7 +125,9 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         const { token, roomId } = await newChat('Alpha');
 
         expect((await op({ op: 'customField', token, key: 'nope', value: 'x', overwrite: true })).error).toBe('invalid-custom-field');
-        expect((await op({ op: 'customField', token, key: 'cf_code', value: 'abc', overwrite: true })).error).toContain('error-invalid-custom-field-value');
+        expect((await op({ op: 'customField', token, key: 'cf_code', value: 'abc', overwrite: true })).error).toContain(
+            'error-invalid-custom-field-value',
+        );
         expect((await op({ op: 'customField', token, key: 'cf_code', value: '42', overwrite: false })).result).toBe(true);
         expect(host.rc.visitorByToken(token)!.livechatData).toEqual({ cf_code: '42' });
         // Already set and overwrite false -> false (nothing written); the same value again -> false (modifiedCount 0).
@@ -125,8 +153,15 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         }
 
         const department = (await op({ op: 'department', department: 'Forwardable' })).result;
-        expect(department).toMatchObject({ id: 'dep-fwd', name: 'Forwardable', _unmappedProperties_: { allowReceiveForwardOffline: true } });
-        expect((await op({ op: 'department', department: 'dep-tags' })).result).toMatchObject({ requestTagBeforeClosingChat: true, chatClosingTags: ['resolved'] });
+        expect(department).toMatchObject({
+            id: 'dep-fwd',
+            name: 'Forwardable',
+            _unmappedProperties_: { allowReceiveForwardOffline: true },
+        });
+        expect((await op({ op: 'department', department: 'dep-tags' })).result).toMatchObject({
+            requestTagBeforeClosingChat: true,
+            chatClosingTags: ['resolved'],
+        });
     });
 
     it('4. Livechat_accept_chats_with_no_agents: every department is online and createRoom does not throw no-agent-online', async () => {
@@ -164,11 +199,18 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         expect(host.rc.room(roomId)).toMatchObject({ departmentId: 'dep-fwd', open: true });
         expect(host.rc.room(roomId)!.servedBy).toBeUndefined();
         expect(host.rc.inquiryOf(roomId)).toMatchObject({ status: 'queued', department: 'dep-fwd' });
-        const evs = (await events()).filter((e) => e.roomId === roomId && ['IPostLivechatRoomTransferred', 'IPostLivechatAgentUnassigned'].includes(e.event));
+        const evs = (await events()).filter(
+            (e) => e.roomId === roomId && ['IPostLivechatRoomTransferred', 'IPostLivechatAgentUnassigned'].includes(e.event),
+        );
         expect(evs.map((e) => e.event)).toEqual(['IPostLivechatRoomTransferred', 'IPostLivechatAgentUnassigned']);
         expect(evs[0]).toMatchObject({ type: 'department', from: 'Alpha', to: 'Forwardable', servedBy: 'alice' });
         expect(evs[1]).toMatchObject({ agent: 'alice' });
-        expect(host.rc.events.filter((e) => e.roomId === roomId).map((e) => e.event).slice(-2)).toEqual(['IPostLivechatRoomTransferred', 'IPostLivechatAgentUnassigned']);
+        expect(
+            host.rc.events
+                .filter((e) => e.roomId === roomId)
+                .map((e) => e.event)
+                .slice(-2),
+        ).toEqual(['IPostLivechatRoomTransferred', 'IPostLivechatAgentUnassigned']);
 
         // Manual routing: no online check, the room goes to the target's queue, servedBy cleared.
         const manual = await newChat('Beta');
@@ -234,7 +276,10 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
 
         expect((await op({ op: 'visitor', token: 'dep-1', department: 'Nowhere' })).error).toBe('error-invalid-department');
         expect((await op({ op: 'visitor', token: 'dep-1', department: 'Beta' })).result).toMatchObject({ department: 'dep-b' });
-        expect((await op({ op: 'visitor', token: 'dep-1', name: 'Renamed' })).result).toMatchObject({ department: 'dep-b', name: 'Renamed' });
+        expect((await op({ op: 'visitor', token: 'dep-1', name: 'Renamed' })).result).toMatchObject({
+            department: 'dep-b',
+            name: 'Renamed',
+        });
 
         // No department and no agent: the first enabled department with agents, shown on registration, with one online.
         await op({ op: 'visitor', token: 'nodep-1', name: 'No department' });
@@ -293,7 +338,7 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
             expect((await host.callApi({ path: 'op', body: { op: 'setting', id: 'Site_Name' } })).status).toBe(404);
             await host.rc.agentSendMessage(roomId, 'alice', 'while disabled');
             const runs = await host.clock.advance(2000);
-            expect(runs).toEqual([expect.objectContaining({ name: 'probe-job_' + host.appId, ok: true })]);
+            expect(runs).toEqual([expect.objectContaining({ name: `probe-job_${host.appId}`, ok: true })]);
             expect(host.scheduler.jobs.size).toBe(0);
         } finally {
             await host.enableApp();
@@ -317,7 +362,12 @@ describe('Rocket.Chat emulation is as strict as the real server', () => {
         const bad = await host.callApi({ path: 'op', method: 'POST', body: '{"op":', headers: { 'content-type': 'application/json' } });
         expect(bad.status).toBe(400);
         expect(bad.headers['content-type']).toMatch(/text\/html/);
-        const big = await host.callApi({ path: 'op', method: 'POST', body: JSON.stringify({ op: 'setting', pad: 'x'.repeat(102400) }), headers: { 'content-type': 'application/json' } });
+        const big = await host.callApi({
+            path: 'op',
+            method: 'POST',
+            body: JSON.stringify({ op: 'setting', pad: 'x'.repeat(102400) }),
+            headers: { 'content-type': 'application/json' },
+        });
         expect(big.status).toBe(413);
         expect(big.headers['content-type']).toMatch(/text\/html/);
         expect(calls()).toBe(before);

@@ -11,7 +11,7 @@
  *   string, or a Buffer when the request said `encoding: null`; `data` is the parsed body when the
  *   answer is JSON.
  */
-import { IHttp, IHttpRequest, IHttpResponse, RequestMethod } from '@rocket.chat/apps-engine/definition/accessors';
+import { type IHttp, type IHttpRequest, type IHttpResponse, RequestMethod } from '@rocket.chat/apps-engine/definition/accessors';
 
 const JSON_TYPES = ['application/json', 'text/javascript', 'application/javascript', 'application/x-javascript'];
 
@@ -50,7 +50,9 @@ export class NodeHttp implements IHttp {
         const target = new URL(url);
         if (request.query) {
             const extra = new URLSearchParams(request.query.replace(/^\?/, ''));
-            extra.forEach((value, key) => target.searchParams.append(key, value));
+            extra.forEach((value, key) => {
+                target.searchParams.append(key, value);
+            });
         }
         if (request.params) {
             for (const key of Object.keys(request.params)) {
@@ -89,7 +91,7 @@ export class NodeHttp implements IHttp {
                     throw new Error(`network timeout at: ${url}`);
                 }
                 const cause = (error as { cause?: { message?: string } }).cause;
-                const reason = cause && cause.message ? cause.message : (error as Error).message;
+                const reason = cause?.message ? cause.message : (error as Error).message;
                 throw new Error(`request to ${url} failed, reason: ${reason}`);
             }
 
@@ -116,7 +118,7 @@ export class NodeHttp implements IHttp {
                 if (JSON_TYPES.indexOf(type) >= 0) {
                     try {
                         result.data = JSON.parse(result.content);
-                    } catch (e) {
+                    } catch (_e) {
                         result.data = null;
                     }
                 }

@@ -2,7 +2,7 @@
  * What the agent reads when a room opens: who the contact is and what the bot collected, and the
  * recent bot conversation. RapidPro lists messages newest first; the agent reads them oldest first.
  */
-import { formatHandoffSummary, formatTranscript, TranscriptMessage } from '../../src/lib/agentContext';
+import { formatHandoffSummary, formatTranscript, type TranscriptMessage } from '../../src/lib/agentContext';
 
 describe('formatHandoffSummary', () => {
     const summary = formatHandoffSummary({
@@ -61,7 +61,12 @@ describe('formatTranscript', () => {
     const newestFirst: TranscriptMessage[] = [
         { direction: 'in', text: 'Estou com febre', created_on: '2024-05-01T12:03:10.000000Z' },
         { direction: 'out', text: 'O que você está sentindo?', created_on: '2024-05-01T12:02:00.000000Z' },
-        { direction: 'in', text: 'foto', created_on: '2024-05-01T12:01:30.000000Z', attachments: [{ content_type: 'image/jpeg', url: 'https://rp.example.org/m/1.jpg' }] },
+        {
+            direction: 'in',
+            text: 'foto',
+            created_on: '2024-05-01T12:01:30.000000Z',
+            attachments: [{ content_type: 'image/jpeg', url: 'https://rp.example.org/m/1.jpg' }],
+        },
         { direction: 'in', text: '', created_on: '2024-05-01T12:01:00.000000Z', attachments: ['audio/ogg:https://rp.example.org/m/2.ogg'] },
         { direction: 'out', text: '   ', created_on: '2024-05-01T12:00:30.000000Z' },
         { direction: 'out', text: 'Olá! Sou o assistente.', created_on: '2024-05-01T12:00:00.000000Z' },
@@ -77,7 +82,7 @@ describe('formatTranscript', () => {
         expect(order('O que você está sentindo?')).toBeLessThan(order('Estou com febre'));
     });
 
-    it('tells the contact\'s messages from the bot\'s', () => {
+    it("tells the contact's messages from the bot's", () => {
         const line = (text: string) => transcript.split('\n').filter((l) => l.includes(text))[0] || '';
         expect(line('Estou com febre')).toMatch(/contact/i);
         expect(line('Olá! Sou o assistente.')).toMatch(/bot/i);

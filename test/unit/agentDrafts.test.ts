@@ -2,17 +2,22 @@
  * What an agent wrote becomes the ordered RapidPro calls: emoji shortcodes as unicode, long text in
  * ordered parts within the max length, files as attachment messages, edits marked as corrections.
  */
-import { AgentFile, OutboundDraft } from '../../src/domain/DeliveryQueue';
+import type { AgentFile, OutboundDraft } from '../../src/domain/DeliveryQueue';
 import { agentMessageDrafts } from '../../src/outbound/agentDrafts';
 
 type MessageDraft = Extract<OutboundDraft, { kind: 'message' }>;
 
 const cp = (text: string) => Array.from(text).length;
 const messages = (drafts: OutboundDraft[]): MessageDraft[] => {
-    drafts.forEach((draft) => expect(draft.kind).toBe('message'));
+    drafts.forEach((draft) => {
+        expect(draft.kind).toBe('message');
+    });
     return drafts as MessageDraft[];
 };
-const texts = (drafts: OutboundDraft[]) => messages(drafts).filter((d) => d.text !== undefined).map((d) => d.text as string);
+const texts = (drafts: OutboundDraft[]) =>
+    messages(drafts)
+        .filter((d) => d.text !== undefined)
+        .map((d) => d.text as string);
 
 const XRAY: AgentFile = { uploadId: 'up-1', name: 'raio-x.png', contentType: 'image/png', size: 2048 };
 const REPORT: AgentFile = { uploadId: 'up-2', name: 'laudo.pdf', contentType: 'application/pdf', size: 4096 };
@@ -31,7 +36,9 @@ describe('agentMessageDrafts', () => {
         const text = words.join(' ');
         const parts = texts(agentMessageDrafts(text, [], 640));
         expect(parts.length).toBeGreaterThan(1);
-        parts.forEach((part) => expect(cp(part)).toBeLessThanOrEqual(640));
+        parts.forEach((part) => {
+            expect(cp(part)).toBeLessThanOrEqual(640);
+        });
         expect(parts.join(' ').split(/\s+/)).toEqual(words);
     });
 
@@ -87,8 +94,12 @@ describe('agentMessageDrafts', () => {
     it('keeps a long correction within the limit, prefixed only on its first part', () => {
         const parts = texts(agentMessageDrafts('dose '.repeat(300), [], 640, 'Correction:'));
         expect(parts.length).toBeGreaterThan(1);
-        parts.forEach((part) => expect(cp(part)).toBeLessThanOrEqual(640));
+        parts.forEach((part) => {
+            expect(cp(part)).toBeLessThanOrEqual(640);
+        });
         expect(parts[0].startsWith('Correction: dose')).toBe(true);
-        parts.slice(1).forEach((part) => expect(part).not.toContain('Correction:'));
+        parts.slice(1).forEach((part) => {
+            expect(part).not.toContain('Correction:');
+        });
     });
 });

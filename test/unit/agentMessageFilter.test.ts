@@ -3,7 +3,7 @@
  * livechat room this app opened. Never system messages, the visitor's own messages, messages of
  * apps (this one included), rooms of another app or source, or non-livechat rooms.
  */
-import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
+import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
 import { filesOf, whyNotForwarded } from '../../src/outbound/agentMessageFilter';
 
@@ -22,11 +22,11 @@ function message(overrides: Record<string, unknown> = {}): IMessage {
 const forwarded = (m: IMessage) => whyNotForwarded(m, APP_ID) === undefined;
 
 describe('whyNotForwarded', () => {
-    it('forwards an agent\'s text in a room this app opened', () => {
+    it("forwards an agent's text in a room this app opened", () => {
         expect(forwarded(message())).toBe(true);
     });
 
-    it('forwards an agent\'s file without text', () => {
+    it("forwards an agent's file without text", () => {
         expect(forwarded(message({ text: '', file: { _id: 'f1', name: 'laudo.pdf', type: 'application/pdf' } }))).toBe(true);
         expect(forwarded(message({ text: undefined, files: [{ _id: 'f1', name: 'raio-x.png', type: 'image/png' }] }))).toBe(true);
     });
@@ -42,7 +42,7 @@ describe('whyNotForwarded', () => {
         expect(forwarded(message({ _unmappedProperties_: { t: 'livechat-close' }, text: 'Conversation closed' }))).toBe(false);
     });
 
-    it('never forwards the visitor\'s own messages back to them', () => {
+    it("never forwards the visitor's own messages back to them", () => {
         expect(forwarded(message({ sender: { id: VISITOR.id, username: VISITOR.username, type: 'user' } }))).toBe(false);
         expect(forwarded(message({ token: VISITOR.token, sender: { id: 'x', username: 'guest-1' } }))).toBe(false);
     });
@@ -70,12 +70,14 @@ describe('whyNotForwarded', () => {
 
 describe('filesOf', () => {
     it('lists the files of a message in order (new servers: files)', () => {
-        const files = filesOf(message({
-            files: [
-                { _id: 'f1', name: 'raio-x.png', type: 'image/png' },
-                { _id: 'f2', name: 'laudo.pdf', type: 'application/pdf' },
-            ],
-        }));
+        const files = filesOf(
+            message({
+                files: [
+                    { _id: 'f1', name: 'raio-x.png', type: 'image/png' },
+                    { _id: 'f2', name: 'laudo.pdf', type: 'application/pdf' },
+                ],
+            }),
+        );
         expect(files).toEqual([
             { id: 'f1', name: 'raio-x.png', type: 'image/png' },
             { id: 'f2', name: 'laudo.pdf', type: 'application/pdf' },
@@ -83,7 +85,9 @@ describe('filesOf', () => {
     });
 
     it('reads the single file of older servers', () => {
-        expect(filesOf(message({ file: { _id: 'f9', name: 'audio.ogg', type: 'audio/ogg' } }))).toEqual([{ id: 'f9', name: 'audio.ogg', type: 'audio/ogg' }]);
+        expect(filesOf(message({ file: { _id: 'f9', name: 'audio.ogg', type: 'audio/ogg' } }))).toEqual([
+            { id: 'f9', name: 'audio.ogg', type: 'audio/ogg' },
+        ]);
     });
 
     it('has no files for a text message, and skips entries without an id', () => {

@@ -3,20 +3,17 @@
  * `Bearer <secret>`. Missing → 401, wrong → 403, no secret configured → 503 (never open).
  */
 import { checkAuthorization, extractSecret, secretsMatch } from '../../src/inbound/auth';
-import { authErrorResponse, errorResponse, ErrorCode, okResponse, statusOf } from '../../src/inbound/responses';
+import { authErrorResponse, errorResponse, type ErrorCode, okResponse, statusOf } from '../../src/inbound/responses';
 
 const SECRET = 'kP9v-2mQx_7Lr4Tz';
 
 describe('checkAuthorization', () => {
-    it.each([
-        `Token ${SECRET}`,
-        `Bearer ${SECRET}`,
-        `token ${SECRET}`,
-        `BEARER ${SECRET}`,
-        `  Token   ${SECRET}  `,
-    ])('accepts %p', (header) => {
-        expect(checkAuthorization(header, SECRET)).toBe('ok');
-    });
+    it.each([`Token ${SECRET}`, `Bearer ${SECRET}`, `token ${SECRET}`, `BEARER ${SECRET}`, `  Token   ${SECRET}  `])(
+        'accepts %p',
+        (header) => {
+            expect(checkAuthorization(header, SECRET)).toBe('ok');
+        },
+    );
 
     it('accepts a secret that contains spaces', () => {
         expect(checkAuthorization('Token correct horse battery', 'correct horse battery')).toBe('ok');
@@ -40,9 +37,12 @@ describe('checkAuthorization', () => {
         expect(checkAuthorization(SECRET, SECRET)).not.toBe('ok');
     });
 
-    it.each([undefined, '', 'Token ', 'Token anything', 'Bearer '])('is not_configured with an empty secret setting, whatever is sent (%p)', (header) => {
-        expect(checkAuthorization(header, '')).toBe('not_configured');
-    });
+    it.each([undefined, '', 'Token ', 'Token anything', 'Bearer '])(
+        'is not_configured with an empty secret setting, whatever is sent (%p)',
+        (header) => {
+            expect(checkAuthorization(header, '')).toBe('not_configured');
+        },
+    );
 });
 
 describe('extractSecret and secretsMatch', () => {

@@ -2,12 +2,12 @@
  * The admin's settings (ids from the contract) turned into the bridge's configuration, and the
  * cache that reads them once until Rocket.Chat reports a change.
  */
-import { BridgeConfigCache, isRapidProConfigured, parseBridgeConfig, SettingsSource } from '../../src/settings/BridgeConfig';
+import { BridgeConfigCache, isRapidProConfigured, parseBridgeConfig, type SettingsSource } from '../../src/settings/BridgeConfig';
 
 const HOUR = 3600 * 1000;
 
 describe('parseBridgeConfig', () => {
-    it('has the contract\'s defaults when nothing is set', () => {
+    it("has the contract's defaults when nothing is set", () => {
         const config = parseBridgeConfig({});
         expect(config.maxTextLength).toBe(4096);
         expect(config.sendMode).toBe('messages');
@@ -41,26 +41,33 @@ describe('parseBridgeConfig', () => {
             retry_max_age_hours: 48,
             request_timeout_ms: 8000,
         });
-        expect(config).toEqual(expect.objectContaining({
-            rapidProUrl: 'https://rapidpro.example.org',
-            rapidProToken: 'abc123',
-            bridgeSecret: 's3cret',
-            defaultDepartment: 'Triagem',
-            sendMode: 'broadcasts',
-            maxTextLength: 640,
-            historyOnHandoff: true,
-            statusField: 'chat_status',
-            roomField: 'chat_room',
-            closeFlowUuid: 'f5901b62-ba76-4003-9c62-72fdacc1b7b7',
-            notices: { queued: 'Q', assigned: 'A {agent}', transferred: '-', closed: 'C' },
-            retryMaxAgeMs: 48 * HOUR,
-            requestTimeoutMs: 8000,
-        }));
+        expect(config).toEqual(
+            expect.objectContaining({
+                rapidProUrl: 'https://rapidpro.example.org',
+                rapidProToken: 'abc123',
+                bridgeSecret: 's3cret',
+                defaultDepartment: 'Triagem',
+                sendMode: 'broadcasts',
+                maxTextLength: 640,
+                historyOnHandoff: true,
+                statusField: 'chat_status',
+                roomField: 'chat_room',
+                closeFlowUuid: 'f5901b62-ba76-4003-9c62-72fdacc1b7b7',
+                notices: { queued: 'Q', assigned: 'A {agent}', transferred: '-', closed: 'C' },
+                retryMaxAgeMs: 48 * HOUR,
+                requestTimeoutMs: 8000,
+            }),
+        );
         expect(isRapidProConfigured(config)).toBe(true);
     });
 
     it('accepts numbers and booleans typed as strings, as the settings REST API may store them', () => {
-        const config = parseBridgeConfig({ max_text_length: '640', history_on_handoff: 'true', retry_max_age_hours: '6', request_timeout_ms: '5000' });
+        const config = parseBridgeConfig({
+            max_text_length: '640',
+            history_on_handoff: 'true',
+            retry_max_age_hours: '6',
+            request_timeout_ms: '5000',
+        });
         expect(config.maxTextLength).toBe(640);
         expect(config.historyOnHandoff).toBe(true);
         expect(config.retryMaxAgeMs).toBe(6 * HOUR);
@@ -82,7 +89,7 @@ describe('parseBridgeConfig', () => {
         expect(parseBridgeConfig({ rapidpro_token: '  abc123\n' }).rapidProToken).toBe('abc123');
     });
 
-    it('never takes more than RapidPro\'s 4096 and never a length that cannot hold text', () => {
+    it("never takes more than RapidPro's 4096 and never a length that cannot hold text", () => {
         expect(parseBridgeConfig({ max_text_length: 100000 }).maxTextLength).toBe(4096);
         for (const bad of [0, -5, 0.5]) {
             const length = parseBridgeConfig({ max_text_length: bad }).maxTextLength;
@@ -96,7 +103,7 @@ describe('parseBridgeConfig', () => {
         expect(parseBridgeConfig({ max_text_length: bad }).maxTextLength).toBe(4096);
     });
 
-    it('keeps a request timeout within Rocket.Chat\'s 30 s per call, and above zero', () => {
+    it("keeps a request timeout within Rocket.Chat's 30 s per call, and above zero", () => {
         expect(parseBridgeConfig({ request_timeout_ms: 600000 }).requestTimeoutMs).toBeLessThan(30000);
         expect(parseBridgeConfig({ request_timeout_ms: 0 }).requestTimeoutMs).toBeGreaterThan(0);
         expect(parseBridgeConfig({ request_timeout_ms: -1 }).requestTimeoutMs).toBeGreaterThan(0);
@@ -158,7 +165,9 @@ describe('BridgeConfigCache', () => {
         const configs = await Promise.all([cache.get(settings), cache.get(settings), cache.get(settings)]);
         await cache.get(settings);
         expect(settings.reads).toBe(1);
-        configs.forEach((config) => expect(config.rapidProUrl).toBe('https://old.example.org'));
+        configs.forEach((config) => {
+            expect(config.rapidProUrl).toBe('https://old.example.org');
+        });
     });
 
     it('reads again after invalidate() and returns the new value', async () => {

@@ -77,7 +77,6 @@ describe('graphemes without Intl.Segmenter (older runtimes)', () => {
 
     beforeAll(() => {
         jest.isolateModules(() => {
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
             const isolated = require('../../src/lib/graphemes') as typeof import('../../src/lib/graphemes');
             fallback = (text: string) => withoutSegmenter(() => isolated.graphemes(text));
         });

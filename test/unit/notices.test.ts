@@ -4,7 +4,7 @@
  * (placeholders {agent} and {department}), per language with a JSON object, or turn it off with '-'.
  */
 import { recognizeLocale, toNoticeLocale } from '../../src/lib/languages';
-import { correctionPrefix, NoticeKind, renderNotice } from '../../src/lib/notices';
+import { correctionPrefix, type NoticeKind, renderNotice } from '../../src/lib/notices';
 
 const KINDS: NoticeKind[] = ['queued', 'assigned', 'transferred', 'closed'];
 const VARS = { agent: 'Dra. Ana Souza', department: 'Cardiologia' };
@@ -14,10 +14,21 @@ const builtIn = (kind: NoticeKind, language: string | null | undefined, defaultL
 
 describe('languages', () => {
     it.each([
-        ['eng', 'en'], ['en', 'en'], ['en-US', 'en'], ['EN_gb', 'en'],
-        ['por', 'pt-BR'], ['pt', 'pt-BR'], ['pt-BR', 'pt-BR'], ['pt_BR', 'pt-BR'], ['pt-PT', 'pt-BR'],
-        ['spa', 'es'], ['es', 'es'], ['es-MX', 'es'],
-        ['fra', 'fr'], ['fr', 'fr'], ['fr-CA', 'fr'],
+        ['eng', 'en'],
+        ['en', 'en'],
+        ['en-US', 'en'],
+        ['EN_gb', 'en'],
+        ['por', 'pt-BR'],
+        ['pt', 'pt-BR'],
+        ['pt-BR', 'pt-BR'],
+        ['pt_BR', 'pt-BR'],
+        ['pt-PT', 'pt-BR'],
+        ['spa', 'es'],
+        ['es', 'es'],
+        ['es-MX', 'es'],
+        ['fra', 'fr'],
+        ['fr', 'fr'],
+        ['fr-CA', 'fr'],
     ])('recognises %s as %s', (code, locale) => {
         expect(recognizeLocale(code)).toBe(locale);
     });
@@ -36,7 +47,9 @@ describe('languages', () => {
 describe('renderNotice with built-in texts', () => {
     it.each(KINDS)('has a %s text in English, Portuguese, Spanish and French, all different', (kind) => {
         const texts = ['eng', 'por', 'spa', 'fra'].map((language) => builtIn(kind, language));
-        texts.forEach((text) => expect(text).toEqual(expect.any(String)));
+        texts.forEach((text) => {
+            expect(text).toEqual(expect.any(String));
+        });
         expect(new Set(texts).size).toBe(4);
     });
 
@@ -89,7 +102,7 @@ describe('renderNotice with built-in texts', () => {
     });
 });
 
-describe('renderNotice with the admin\'s override', () => {
+describe("renderNotice with the admin's override", () => {
     it('uses one override text for every language, with placeholders filled', () => {
         const override = '{agent} from {department} is with you now.';
         expect(renderNotice('assigned', 'por', override, VARS)).toBe('Dra. Ana Souza from Cardiologia is with you now.');
@@ -126,7 +139,7 @@ describe('renderNotice with the admin\'s override', () => {
 });
 
 describe('correctionPrefix', () => {
-    it('marks a correction in the contact\'s language, else the default one', () => {
+    it("marks a correction in the contact's language, else the default one", () => {
         const english = correctionPrefix('eng');
         const portuguese = correctionPrefix('por');
         expect(english).toMatch(/correction/i);

@@ -50,7 +50,12 @@ function legacyBody(input: Record<string, unknown> = {}) {
             ...input,
         },
         path: [
-            { uuid: 'a1a1a1a1-0000-4000-8000-000000000001', node_uuid: 'a1a1a1a1-0000-4000-8000-000000000002', arrived_on: '2024-05-01T12:34:50.000000Z', exit_uuid: 'a1a1a1a1-0000-4000-8000-000000000003' },
+            {
+                uuid: 'a1a1a1a1-0000-4000-8000-000000000001',
+                node_uuid: 'a1a1a1a1-0000-4000-8000-000000000002',
+                arrived_on: '2024-05-01T12:34:50.000000Z',
+                exit_uuid: 'a1a1a1a1-0000-4000-8000-000000000003',
+            },
         ],
         results: {
             sintoma: {
@@ -116,13 +121,15 @@ describe('handoff', () => {
     });
 
     it('reads the optional department, first text, fields and history', () => {
-        const handoff = value(parseHandoffRequest({
-            ...defaultWebhookBody(),
-            department: '  Cardiologia ',
-            text: 'Paciente com febre há 3 dias',
-            fields: { cpf: '123.456.789-00', prioridade: 2, gestante: false },
-            history: true,
-        }));
+        const handoff = value(
+            parseHandoffRequest({
+                ...defaultWebhookBody(),
+                department: '  Cardiologia ',
+                text: 'Paciente com febre há 3 dias',
+                fields: { cpf: '123.456.789-00', prioridade: 2, gestante: false },
+                history: true,
+            }),
+        );
         expect(handoff.department).toBe('Cardiologia');
         expect(handoff.text).toBe('Paciente com febre há 3 dias');
         expect(handoff.fields).toEqual({ cpf: '123.456.789-00', prioridade: '2', gestante: 'false' });
@@ -133,12 +140,15 @@ describe('handoff', () => {
         expect(value(parseHandoffRequest({ ...defaultWebhookBody(), department: '' })).department).toBeUndefined();
     });
 
-    it.each([[true, true], ['true', true], [false, false], ['false', false], [undefined, undefined]])(
-        'reads history %p as %p',
-        (history, expected) => {
-            expect(value(parseHandoffRequest({ ...defaultWebhookBody(), history })).history).toBe(expected);
-        },
-    );
+    it.each([
+        [true, true],
+        ['true', true],
+        [false, false],
+        ['false', false],
+        [undefined, undefined],
+    ])('reads history %p as %p', (history, expected) => {
+        expect(value(parseHandoffRequest({ ...defaultWebhookBody(), history })).history).toBe(expected);
+    });
 
     it('rejects fields that are not short key names', () => {
         expectFailure(parseHandoffRequest({ ...defaultWebhookBody(), fields: { 'bad/key': 'x' } }), /fields/);
@@ -198,11 +208,13 @@ describe('message', () => {
     });
 
     it('prefers top-level text and attachments over input', () => {
-        const message = value(parseContactMessageRequest({
-            ...legacyBody(),
-            text: 'top-level text',
-            attachments: [{ content_type: 'audio/ogg', url: VOICE }],
-        }));
+        const message = value(
+            parseContactMessageRequest({
+                ...legacyBody(),
+                text: 'top-level text',
+                attachments: [{ content_type: 'audio/ogg', url: VOICE }],
+            }),
+        );
         expect(message.text).toBe('top-level text');
         expect(message.attachments).toEqual([{ contentType: 'audio/ogg', url: VOICE }]);
     });
@@ -262,28 +274,46 @@ describe('message', () => {
 
 describe('attachments', () => {
     it('accepts {content_type, url} objects', () => {
-        const message = value(parseContactMessageRequest({
-            contact: { uuid: CONTACT },
-            attachments: [{ content_type: 'image/jpeg', url: PHOTO }, { content_type: 'audio/ogg', url: VOICE }],
-        }));
-        expect(message.attachments).toEqual([{ contentType: 'image/jpeg', url: PHOTO }, { contentType: 'audio/ogg', url: VOICE }]);
+        const message = value(
+            parseContactMessageRequest({
+                contact: { uuid: CONTACT },
+                attachments: [
+                    { content_type: 'image/jpeg', url: PHOTO },
+                    { content_type: 'audio/ogg', url: VOICE },
+                ],
+            }),
+        );
+        expect(message.attachments).toEqual([
+            { contentType: 'image/jpeg', url: PHOTO },
+            { contentType: 'audio/ogg', url: VOICE },
+        ]);
     });
 
     it('accepts RapidPro\'s expression form "image/jpeg:https://..." (unquoted @input.attachments)', () => {
-        const message = value(parseContactMessageRequest({
-            contact: { uuid: CONTACT },
-            attachments: [`image/jpeg:${PHOTO}`, `audio/ogg:${VOICE}`],
-        }));
-        expect(message.attachments).toEqual([{ contentType: 'image/jpeg', url: PHOTO }, { contentType: 'audio/ogg', url: VOICE }]);
+        const message = value(
+            parseContactMessageRequest({
+                contact: { uuid: CONTACT },
+                attachments: [`image/jpeg:${PHOTO}`, `audio/ogg:${VOICE}`],
+            }),
+        );
+        expect(message.attachments).toEqual([
+            { contentType: 'image/jpeg', url: PHOTO },
+            { contentType: 'audio/ogg', url: VOICE },
+        ]);
     });
 
     it('accepts a quoted "@input.attachments" (a JSON list inside a string)', () => {
-        const message = value(parseContactMessageRequest({
-            contact: { uuid: CONTACT },
-            text: 'veja',
-            attachments: JSON.stringify([`image/jpeg:${PHOTO}`, `audio/ogg:${VOICE}`]),
-        }));
-        expect(message.attachments).toEqual([{ contentType: 'image/jpeg', url: PHOTO }, { contentType: 'audio/ogg', url: VOICE }]);
+        const message = value(
+            parseContactMessageRequest({
+                contact: { uuid: CONTACT },
+                text: 'veja',
+                attachments: JSON.stringify([`image/jpeg:${PHOTO}`, `audio/ogg:${VOICE}`]),
+            }),
+        );
+        expect(message.attachments).toEqual([
+            { contentType: 'image/jpeg', url: PHOTO },
+            { contentType: 'audio/ogg', url: VOICE },
+        ]);
     });
 
     it('accepts a quoted empty list', () => {
@@ -305,10 +335,13 @@ describe('attachments', () => {
         'not a url',
     ])('rejects the non-http(s) attachment %p', (url) => {
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: [url] }), /attachment/);
-        expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: [{ content_type: 'image/png', url }] }), /attachment/);
+        expectFailure(
+            parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: [{ content_type: 'image/png', url }] }),
+            /attachment/,
+        );
     });
 
-    it('rejects more than 10 attachments (RapidPro\'s own limit)', () => {
+    it("rejects more than 10 attachments (RapidPro's own limit)", () => {
         const many = Array.from({ length: 50 }, (_, i) => `image/jpeg:${PHOTO}?n=${i}`);
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, attachments: many }), /attachments/);
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, attachments: JSON.stringify(many) }), /attachments/);
@@ -316,12 +349,21 @@ describe('attachments', () => {
 
     it('rejects attachments of the wrong type or a broken quoted list', () => {
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: 5 }), /attachments/);
-        expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: '["image/jpeg:https://x' }), /attachments/);
-        expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: [{ content_type: 'image/png' }] }), /attachments/);
+        expectFailure(
+            parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: '["image/jpeg:https://x' }),
+            /attachments/,
+        );
+        expectFailure(
+            parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'x', attachments: [{ content_type: 'image/png' }] }),
+            /attachments/,
+        );
     });
 
     it('parseAttachment lower-cases the content type and keeps the URL exact', () => {
-        expect(parseAttachment('Image/JPEG:https://cdn.example.org/A.JPG?x=1')).toEqual({ contentType: 'image/jpeg', url: 'https://cdn.example.org/A.JPG?x=1' });
+        expect(parseAttachment('Image/JPEG:https://cdn.example.org/A.JPG?x=1')).toEqual({
+            contentType: 'image/jpeg',
+            url: 'https://cdn.example.org/A.JPG?x=1',
+        });
     });
 });
 
@@ -397,7 +439,9 @@ describe('bad input', () => {
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'hi\u0000there' }), /text/);
         expectFailure(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'bell\u0007' }), /text/);
         expectFailure(parseHandoffRequest({ contact: { uuid: CONTACT, name: 'Ma\u001bria' } }), /contact\.name/);
-        expect(value(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'linha 1\nlinha 2\r\n\tfim' })).text).toBe('linha 1\nlinha 2\r\n\tfim');
+        expect(value(parseContactMessageRequest({ contact: { uuid: CONTACT }, text: 'linha 1\nlinha 2\r\n\tfim' })).text).toBe(
+            'linha 1\nlinha 2\r\n\tfim',
+        );
     });
 
     it('rejects deep nesting, even in keys it would otherwise ignore', () => {
@@ -412,13 +456,19 @@ describe('bad input', () => {
         expect(() => {
             result = parseHandoffRequest(deep);
         }).not.toThrow();
-        expect(result && result.ok).toBe(false);
+        expect(result?.ok).toBe(false);
     });
 
     it('ignores extra keys it does not know', () => {
         const body = {
             ...legacyBody(),
-            contact: { uuid: CONTACT, name: 'Maria', groups: [{ uuid: 'g', name: 'Pacientes' }], fields: { cpf: '1' }, created_on: '2024-01-01' },
+            contact: {
+                uuid: CONTACT,
+                name: 'Maria',
+                groups: [{ uuid: 'g', name: 'Pacientes' }],
+                fields: { cpf: '1' },
+                created_on: '2024-01-01',
+            },
             custom: { anything: [1, 2, { three: true }] },
             webhook: 'whatever',
         };
@@ -438,7 +488,13 @@ describe('bad input', () => {
             { contact: { uuid: CONTACT, toString: 1 } },
         ];
         for (const sample of samples) {
-            for (const parse of [parseHandoffRequest, parseContactMessageRequest, parseCloseRequest, parseTransferRequest, parseStatusRequest]) {
+            for (const parse of [
+                parseHandoffRequest,
+                parseContactMessageRequest,
+                parseCloseRequest,
+                parseTransferRequest,
+                parseStatusRequest,
+            ]) {
                 expect(() => parse(sample)).not.toThrow();
             }
         }

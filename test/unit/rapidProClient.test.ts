@@ -4,9 +4,9 @@
  * from RapidPro's REST API v2 (docs/RAPIDPRO.md) and the contract's delivery guarantees.
  */
 import busboy from 'busboy';
-import { randomBytes } from 'crypto';
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'http';
-import { AddressInfo, Socket } from 'net';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 import { RapidProClient } from '../../src/domain/RapidProClient';
 import { NodeHttp } from '../support/nodeHttp';
@@ -81,12 +81,16 @@ class LoopbackServer {
     reset(): void {
         this.received.length = 0;
         this.replies = [];
-        this.pending.forEach((res) => res.socket && res.socket.destroy());
+        this.pending.forEach((res) => {
+            res.socket?.destroy();
+        });
         this.pending.clear();
     }
 
     async stop(): Promise<void> {
-        this.sockets.forEach((socket) => socket.destroy());
+        this.sockets.forEach((socket) => {
+            socket.destroy();
+        });
         await new Promise<void>((resolve) => this.server.close(() => resolve()));
     }
 
@@ -139,7 +143,11 @@ describe('request bodies', () => {
         expect(received.method).toBe('POST');
         expect(received.path).toBe('/api/v2/messages.json');
         expect(jsonBody(received)).toEqual({ contact: CONTACT, text: 'Olá Maria', attachments: [MEDIA] });
-        expect(outcome).toEqual({ kind: 'ok', status: 201, body: expect.objectContaining({ uuid: 'e3d1a5f0-0000-4000-8000-000000000001' }) });
+        expect(outcome).toEqual({
+            kind: 'ok',
+            status: 201,
+            body: expect.objectContaining({ uuid: 'e3d1a5f0-0000-4000-8000-000000000001' }),
+        });
     });
 
     it('keeps non-ASCII text and emoji byte-exact in the JSON body', async () => {
@@ -186,9 +194,12 @@ describe('request bodies', () => {
         expect(outcome.kind).toBe('ok');
     });
 
-    it('lists the contact\'s messages after a time with GET /api/v2/messages.json?contact=&after=', async () => {
+    it("lists the contact's messages after a time with GET /api/v2/messages.json?contact=&after=", async () => {
         const after = new Date('2024-05-01T12:00:00.000Z');
-        const results = [{ uuid: 'm2', direction: 'in', text: 'febre' }, { uuid: 'm1', direction: 'out', text: 'Olá' }];
+        const results = [
+            { uuid: 'm2', direction: 'in', text: 'febre' },
+            { uuid: 'm1', direction: 'out', text: 'Olá' },
+        ];
         server.reply(json(200, { next: null, previous: null, results }));
 
         const outcome = await client().listMessages(CONTACT, after);
@@ -223,7 +234,7 @@ describe('outcomes', () => {
         expect(outcome.reason).toContain('Ensure this field has no more than 640 characters.');
     });
 
-    it('turns a 400 with non_field_errors into a rejection carrying RapidPro\'s sentence', async () => {
+    it("turns a 400 with non_field_errors into a rejection carrying RapidPro's sentence", async () => {
         server.reply(json(400, { non_field_errors: ['Must provide either text or attachments.'] }));
 
         const outcome = await client().sendBroadcast({ contact: CONTACT });
@@ -342,7 +353,15 @@ describe('uploadMedia', () => {
             Buffer.from([0x00, 0xff, 0x0d, 0x0a]),
         ]);
         const filename = 'relatório médico São João 😀.pdf';
-        server.reply(json(201, { uuid: MEDIA, content_type: 'application/pdf', url: 'https://rp.example.org/media/x.pdf', filename, size: bytes.length }));
+        server.reply(
+            json(201, {
+                uuid: MEDIA,
+                content_type: 'application/pdf',
+                url: 'https://rp.example.org/media/x.pdf',
+                filename,
+                size: bytes.length,
+            }),
+        );
 
         const outcome = await client().uploadMedia(filename, 'application/pdf', bytes);
 
@@ -372,7 +391,11 @@ describe('uploadMedia', () => {
     it('reports a file RapidPro refuses as a final rejection', async () => {
         server.reply(json(400, { file: ['Unsupported file type.'] }));
 
-        const outcome = await client().uploadMedia('notes.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', Buffer.from('PK'));
+        const outcome = await client().uploadMedia(
+            'notes.docx',
+            'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+            Buffer.from('PK'),
+        );
 
         expect(outcome.kind).toBe('rejected');
         if (outcome.kind !== 'rejected') return;
@@ -383,7 +406,13 @@ describe('uploadMedia', () => {
 describe('without the networking permission', () => {
     it('retries later, naming the likely cause, when the engine answers with no response at all', async () => {
         // The engine returns nothing (not an error) when the app lacks `networking`.
-        const silent = { get: async () => null, post: async () => null, put: async () => null, del: async () => null, patch: async () => null };
+        const silent = {
+            get: async () => null,
+            post: async () => null,
+            put: async () => null,
+            del: async () => null,
+            patch: async () => null,
+        };
         const client = new RapidProClient(silent as never, { baseUrl: 'http://127.0.0.1:9', token: TOKEN, timeoutMs: 1000 });
         const outcome = await client.sendMessage({ contact: '5d3a1f3e-4b1c-4f7a-9a36-1b2c3d4e5f60', text: 'hi' });
         expect(outcome.kind).toBe('retry');

@@ -32,7 +32,10 @@ describe('splitForRoom (notes the app posts, within Message_MaxAllowedSize)', ()
     });
 
     it('a 20,000-character transcript at the 5000 limit: whole lines, full parts, nothing lost', () => {
-        const lines = Array.from({ length: 300 }, (_, i) => `[2026-12-01 10:${String(i % 60).padStart(2, '0')} UTC] Contact: message number ${i} with some words`);
+        const lines = Array.from(
+            { length: 300 },
+            (_, i) => `[2026-12-01 10:${String(i % 60).padStart(2, '0')} UTC] Contact: message number ${i} with some words`,
+        );
         const text = lines.join('\n');
         const parts = splitForRoom(text, 5000);
         expect(text.length).toBeGreaterThan(18000);

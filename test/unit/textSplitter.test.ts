@@ -161,13 +161,32 @@ describe('splitText', () => {
         const text = 'palavra '.repeat(5000);
         const parts = splitText(text, 4096);
         expect(parts.join(' ')).toBe(text.trim());
-        parts.forEach((part) => expect(cp(part)).toBeLessThanOrEqual(4096));
+        parts.forEach((part) => {
+            expect(cp(part)).toBeLessThanOrEqual(4096);
+        });
     });
 
     describe('properties over random text with emoji', () => {
         const pieces = [
-            'a', 'casa', 'médico', 'e\u0301', '漢字', '𝒜𝒷', 'http://x.io/a?b=c', '😀', THUMBS_MEDIUM, FAMILY, ENGLAND,
-            BRAZIL, '🇵🇹', '1️⃣', '❤️', HEALTH_WORKER, '!', ',', '',
+            'a',
+            'casa',
+            'médico',
+            'e\u0301',
+            '漢字',
+            '𝒜𝒷',
+            'http://x.io/a?b=c',
+            '😀',
+            THUMBS_MEDIUM,
+            FAMILY,
+            ENGLAND,
+            BRAZIL,
+            '🇵🇹',
+            '1️⃣',
+            '❤️',
+            HEALTH_WORKER,
+            '!',
+            ',',
+            '',
         ];
         const word = fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 12 }).map((p) => p.join(''));
         const space = fc.constantFrom(' ', ' ', ' ', '  ', '\n', '\n\n', '\t', ' \n ');

@@ -42,21 +42,39 @@ describe('describeUrn', () => {
 
 describe('isMediaTypeAcceptedByRapidPro', () => {
     it.each([
-        'image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/apng',
-        'audio/ogg', 'audio/mpeg', 'audio/mp4', 'video/mp4', 'video/3gpp', 'application/pdf',
-        'IMAGE/JPEG', 'audio/ogg; codecs=opus',
+        'image/jpeg',
+        'image/png',
+        'image/gif',
+        'image/webp',
+        'image/avif',
+        'image/apng',
+        'audio/ogg',
+        'audio/mpeg',
+        'audio/mp4',
+        'video/mp4',
+        'video/3gpp',
+        'application/pdf',
+        'IMAGE/JPEG',
+        'audio/ogg; codecs=opus',
     ])('accepts %p', (type) => {
         expect(isMediaTypeAcceptedByRapidPro(type)).toBe(true);
     });
 
     it.each([
-        'image/svg+xml', 'image/bmp', 'image/tiff', 'application/zip', 'text/plain', 'application/msword',
-        'application/vnd.openxmlformats-officedocument.wordprocessingml.document', '', undefined,
+        'image/svg+xml',
+        'image/bmp',
+        'image/tiff',
+        'application/zip',
+        'text/plain',
+        'application/msword',
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        '',
+        undefined,
     ])('refuses %p', (type) => {
         expect(isMediaTypeAcceptedByRapidPro(type)).toBe(false);
     });
 
-    it('knows RapidPro\'s 25 MB upload limit', () => {
+    it("knows RapidPro's 25 MB upload limit", () => {
         expect(RAPIDPRO_MAX_MEDIA_BYTES).toBe(25 * 1024 * 1024);
     });
 });
@@ -83,7 +101,12 @@ describe('fileNameFromUrl', () => {
     });
 
     it('never yields a path that climbs out of a folder', () => {
-        for (const url of ['https://x.org/..%2F..%2Fetc%2Fpasswd', 'https://x.org/a/%2e%2e', 'https://x.org/..', 'https://x.org/a%5C..%5Cb.png']) {
+        for (const url of [
+            'https://x.org/..%2F..%2Fetc%2Fpasswd',
+            'https://x.org/a/%2e%2e',
+            'https://x.org/..',
+            'https://x.org/a%5C..%5Cb.png',
+        ]) {
             const name = fileNameFromUrl(url);
             expect(name).not.toMatch(/[/\\]/);
             expect(name).not.toBe('..');

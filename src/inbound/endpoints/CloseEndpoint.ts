@@ -1,7 +1,7 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
-import { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
+import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { findOpenConversation, isRoomOpen } from '../openConversation';
 import { parseCloseRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
@@ -23,7 +23,10 @@ export class CloseEndpoint extends BridgeEndpoint {
             try {
                 // No closer user: Rocket.Chat records the visitor as the one who closed it. A comment is
                 // always given, as servers may require one (Livechat_request_comment_when_closing_conversation).
-                await ctx.modify.getUpdater().getLivechatUpdater().closeRoom(open.room, comment || 'The contact ended the chat (RapidPro).');
+                await ctx.modify
+                    .getUpdater()
+                    .getLivechatUpdater()
+                    .closeRoom(open.room, comment || 'The contact ended the chat (RapidPro).');
             } catch (error) {
                 const refusal = classifyRefusal(error);
                 if (refusal === 'room_closed') {
@@ -34,11 +37,17 @@ export class CloseEndpoint extends BridgeEndpoint {
                         : errorResponse('close_refused', 'Rocket.Chat could not close the chat right now; try again.');
                 }
                 if (refusal === 'tags_required') {
-                    return errorResponse('close_refused', 'The department requires closing tags (Omnichannel > Departments > '
-                        + '"Request tag(s) before closing conversation") and has none set: an agent must close this chat.', { room_id: open.room.id });
+                    return errorResponse(
+                        'close_refused',
+                        'The department requires closing tags (Omnichannel > Departments > ' +
+                            '"Request tag(s) before closing conversation") and has none set: an agent must close this chat.',
+                        { room_id: open.room.id },
+                    );
                 }
                 if (refusal === 'comment_required') {
-                    return errorResponse('close_refused', 'Rocket.Chat requires a closing comment: send one in "comment".', { room_id: open.room.id });
+                    return errorResponse('close_refused', 'Rocket.Chat requires a closing comment: send one in "comment".', {
+                        room_id: open.room.id,
+                    });
                 }
                 if (refusal === 'other') {
                     ctx.services.log(`Close refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);

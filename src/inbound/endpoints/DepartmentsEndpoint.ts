@@ -1,6 +1,6 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
+import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { okResponse } from '../responses';
 
 /** `GET departments`: enabled departments and whether an agent is online, for flow menus. */

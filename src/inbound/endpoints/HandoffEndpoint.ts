@@ -1,16 +1,16 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
-import { IDepartment, ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
-import { IUser } from '@rocket.chat/apps-engine/definition/users';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IDepartment, ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IUser } from '@rocket.chat/apps-engine/definition/users';
 import { createHash, randomBytes } from 'crypto';
 
-import { Conversation, ConversationStore, HandoffClaim } from '../../domain/ConversationStore';
-import { BridgeEndpoint, EndpointContext, headerOf } from '../BridgeEndpoint';
-import { ContactWords, postContactWords } from '../contactWords';
+import { type Conversation, ConversationStore, type HandoffClaim } from '../../domain/ConversationStore';
+import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
+import { type ContactWords, postContactWords } from '../contactWords';
 import { openingDrafts } from '../conversationOpening';
 import { postAgentContext } from '../handoffContext';
 import { findOrCreateVisitor } from '../handoffVisitor';
-import { agentName, departmentName, findOpenConversation, OpenConversation, roomStatus } from '../openConversation';
-import { HandoffRequest, parseHandoffRequest } from '../payloads';
+import { agentName, departmentName, findOpenConversation, type OpenConversation, roomStatus } from '../openConversation';
+import { type HandoffRequest, parseHandoffRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
 import { classifyRefusal, genericRefusal, notPostedResponse } from '../serverRefusals';
 
@@ -39,7 +39,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
         return ctx.services.contactMutex.run(request.contact.uuid, () => this.handOver(ctx, request, department, started));
     }
 
-    private async handOver(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, started: number): Promise<IApiResponse> {
+    private async handOver(
+        ctx: EndpointContext,
+        request: HandoffRequest,
+        department: IDepartment | undefined,
+        started: number,
+    ): Promise<IApiResponse> {
         const { read, persis } = ctx;
         const existing = await findOpenConversation(read, persis, request.contact.uuid);
         if (existing) {
@@ -64,7 +69,10 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 return this.alreadyOpen(ctx, request, opened, started);
             }
             if (others.length > 0) {
-                return errorResponse('handoff_in_progress', 'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.');
+                return errorResponse(
+                    'handoff_in_progress',
+                    'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.',
+                );
             }
             return await this.openRoom(ctx, request, department, store, started);
         } finally {
@@ -73,7 +81,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
     }
 
     /** The contact already has a room: what they wrote with this call goes into it (once), nothing else. */
-    private async alreadyOpen(ctx: EndpointContext, request: HandoffRequest, open: OpenConversation, started: number): Promise<IApiResponse> {
+    private async alreadyOpen(
+        ctx: EndpointContext,
+        request: HandoffRequest,
+        open: OpenConversation,
+        started: number,
+    ): Promise<IApiResponse> {
         const words = contactWordsOf(request);
         if (!words) {
             return okResponse(describe('already_open', open.room, open.conversation));
@@ -85,17 +98,31 @@ export class HandoffEndpoint extends BridgeEndpoint {
         return okResponse(describe('already_open', result.room, result.kind === 'posted' ? result.conversation : open.conversation));
     }
 
-    private async openRoom(ctx: EndpointContext, request: HandoffRequest, department: IDepartment | undefined, store: ConversationStore, started: number): Promise<IApiResponse> {
+    private async openRoom(
+        ctx: EndpointContext,
+        request: HandoffRequest,
+        department: IDepartment | undefined,
+        store: ConversationStore,
+        started: number,
+    ): Promise<IApiResponse> {
         const { read, modify, config, services } = ctx;
         const departmentLabel = department ? department.name || department.id : 'any department';
         let room: ILivechatRoom;
         let visitor: IVisitor;
         try {
             visitor = await findOrCreateVisitor(ctx, request, department);
-            room = await modify.getCreator().getLivechatCreator().createRoom(visitor, undefined as unknown as IUser, {
-                source: { type: 'app', id: services.appId(), alias: 'RapidPro Bridge', label: request.flow && request.flow.name ? request.flow.name : 'RapidPro' },
-                customFields: Object.keys(request.fields).length > 0 ? request.fields : undefined,
-            });
+            room = await modify
+                .getCreator()
+                .getLivechatCreator()
+                .createRoom(visitor, undefined as unknown as IUser, {
+                    source: {
+                        type: 'app',
+                        id: services.appId(),
+                        alias: 'RapidPro Bridge',
+                        label: request.flow?.name ? request.flow.name : 'RapidPro',
+                    },
+                    customFields: Object.keys(request.fields).length > 0 ? request.fields : undefined,
+                });
         } catch (error) {
             const refusal = classifyRefusal(error);
             if (refusal === 'no_agents') {
@@ -106,7 +133,10 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 const opened = await findOpenConversation(read, ctx.persis, request.contact.uuid);
                 return opened
                     ? okResponse(describe('already_open', opened.room, opened.conversation))
-                    : errorResponse('handoff_in_progress', 'Another handoff of this contact is being processed right now. Try again in a few seconds.');
+                    : errorResponse(
+                          'handoff_in_progress',
+                          'Another handoff of this contact is being processed right now. Try again in a few seconds.',
+                      );
             }
             if (refusal === 'other') {
                 services.log(`Handoff refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
@@ -115,7 +145,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
             return errorResponse(generic.code, generic.error.replace('nothing was done', 'nothing was created'));
         }
         // Routing may have assigned an agent while the room was created.
-        const fresh = (await read.getRoomReader().getById(room.id) as ILivechatRoom | undefined) || room;
+        const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
         let conversation: Conversation = {
             contactUuid: request.contact.uuid,
             roomId: room.id,
@@ -138,7 +168,13 @@ export class HandoffEndpoint extends BridgeEndpoint {
         let failure: unknown;
         if (words) {
             const empty = { record: 'seen-messages' as const, contactUuid: request.contact.uuid, entries: [] };
-            const result = await postContactWords(ctx, { conversation, room: fresh, seen: empty }, visitor, words, started + CALL_BUDGET_MS);
+            const result = await postContactWords(
+                ctx,
+                { conversation, room: fresh, seen: empty },
+                visitor,
+                words,
+                started + CALL_BUDGET_MS,
+            );
             if (result.kind !== 'duplicate') {
                 failure = result.error;
                 if (result.room.id !== fresh.id) {
@@ -148,8 +184,13 @@ export class HandoffEndpoint extends BridgeEndpoint {
             }
         }
         if (answerRoom === fresh) {
-            await services.queue.enqueue(await services.deliveryContext(read, modify, ctx.http, ctx.persis), request.contact.uuid, room.id,
-                openingDrafts(config, request.contact.language, fresh, conversation), { sendNow: false });
+            await services.queue.enqueue(
+                await services.deliveryContext(read, modify, ctx.http, ctx.persis),
+                request.contact.uuid,
+                room.id,
+                openingDrafts(config, request.contact.language, fresh, conversation),
+                { sendNow: false },
+            );
         }
         if (failure !== undefined) {
             return notPostedResponse(failure, answerRoom.id, true);

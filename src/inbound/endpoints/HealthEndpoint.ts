@@ -1,8 +1,8 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
 import { RapidProClient } from '../../domain/RapidProClient';
 import { isRapidProConfigured } from '../../settings/BridgeConfig';
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
+import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { okResponse } from '../responses';
 
 const HEALTH_TIMEOUT_MS = 5000;

@@ -1,8 +1,8 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
-import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
-import { BridgeServices } from '../../BridgeServices';
-import { BridgeEndpoint, EndpointContext, headerOf } from '../BridgeEndpoint';
+import type { BridgeServices } from '../../BridgeServices';
+import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { postContactWords } from '../contactWords';
 import { findOpenConversation } from '../openConversation';
 import { parseContactMessageRequest } from '../payloads';
@@ -17,7 +17,12 @@ const CALL_BUDGET_MS = 10000;
  * `clientmessage`): the contact's text and attachments, posted into their open room as the visitor.
  */
 export class MessageEndpoint extends BridgeEndpoint {
-    constructor(app: IApp, path: string, services: BridgeServices, private readonly legacyTextResult?: string) {
+    constructor(
+        app: IApp,
+        path: string,
+        services: BridgeServices,
+        private readonly legacyTextResult?: string,
+    ) {
         super(app, path, services);
     }
 

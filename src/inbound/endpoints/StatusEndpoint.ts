@@ -1,8 +1,8 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
+import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { agentName, departmentName, findOpenConversation, roomStatus } from '../openConversation';
-import { ParseResult, parseContactQuery, parseStatusRequest, StatusRequest } from '../payloads';
+import { type ParseResult, parseContactQuery, parseStatusRequest, type StatusRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
 
 /** `GET status?contact=<uuid>` or `POST status` with a webhook body: where the contact stands. */

@@ -1,7 +1,7 @@
-import { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
-import { IDepartment, ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
+import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import type { IDepartment, ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { BridgeEndpoint, EndpointContext } from '../BridgeEndpoint';
+import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { agentName, findOpenConversation, isRoomOpen } from '../openConversation';
 import { parseTransferRequest } from '../payloads';
 import { errorResponse, okResponse } from '../responses';
@@ -13,8 +13,11 @@ import { classifyRefusal, genericRefusal } from '../serverRefusals';
  * properties (apps/meteor/app/apps/server/converters/departments.ts).
  */
 function acceptsOfflineForwards(department: IDepartment): boolean {
-    const raw = department as IDepartment & { allowReceiveForwardOffline?: boolean; _unmappedProperties_?: { allowReceiveForwardOffline?: boolean } };
-    return !!(raw.allowReceiveForwardOffline || (raw._unmappedProperties_ && raw._unmappedProperties_.allowReceiveForwardOffline));
+    const raw = department as IDepartment & {
+        allowReceiveForwardOffline?: boolean;
+        _unmappedProperties_?: { allowReceiveForwardOffline?: boolean };
+    };
+    return !!(raw.allowReceiveForwardOffline || raw._unmappedProperties_?.allowReceiveForwardOffline);
 }
 
 /** `POST transfer`: move the contact's open room to another department. */
@@ -36,7 +39,8 @@ export class TransferEndpoint extends BridgeEndpoint {
                 return errorResponse('unknown_department', `There is no enabled department "${wanted}".`);
             }
             const name = department.name || department.id;
-            const unchanged = () => okResponse({ status: 'unchanged', room_id: open.room.id, department: name, agent: agentName(open.room) });
+            const unchanged = () =>
+                okResponse({ status: 'unchanged', room_id: open.room.id, department: name, agent: agentName(open.room) });
             if (open.room.department && open.room.department.id === department.id) {
                 return unchanged(); // Rocket.Chat refuses a forward to the room's own department
             }

@@ -221,7 +221,13 @@ export class RocketChat {
         if (existing) {
             existing.value = value;
         } else {
-            this.settings.set(id, { _id: id, type: typeof value === 'boolean' ? 'boolean' : typeof value === 'number' ? 'int' : 'string', value, packageValue: value, public: true });
+            this.settings.set(id, {
+                _id: id,
+                type: typeof value === 'boolean' ? 'boolean' : typeof value === 'number' ? 'int' : 'string',
+                value,
+                packageValue: value,
+                public: true,
+            });
         }
         if (id === 'Livechat_Routing_Method') {
             this.options.routing = value === 'Manual_Selection' ? 'manual' : 'auto';
@@ -421,7 +427,13 @@ export class RocketChat {
     }
 
     public isAgentOnline(user: RcUser | undefined): boolean {
-        return !!user && user.active && user.roles.includes('livechat-agent') && user.status !== 'offline' && user.statusLivechat === 'available';
+        return (
+            !!user &&
+            user.active &&
+            user.roles.includes('livechat-agent') &&
+            user.status !== 'offline' &&
+            user.statusLivechat === 'available'
+        );
     }
 
     /** service-status.ts checkOnlineAgents */
@@ -430,7 +442,9 @@ export class RocketChat {
             return this.isAgentOnline(this.users.get(agentId));
         }
         if (departmentId) {
-            const online = this.departmentAgents.some((da) => da.departmentId === departmentId && this.isAgentOnline(this.users.get(da.agentId)));
+            const online = this.departmentAgents.some(
+                (da) => da.departmentId === departmentId && this.isAgentOnline(this.users.get(da.agentId)),
+            );
             if (online) {
                 return true;
             }
@@ -480,7 +494,7 @@ export class RocketChat {
         status?: string;
     }): Promise<RcVisitor> {
         if (typeof data.token !== 'string') {
-            throw new RocketChatError('Match error: Expected string, got ' + typeof data.token);
+            throw new RocketChatError(`Match error: Expected string, got ${typeof data.token}`);
         }
         const token = data.token;
         const existing = this.visitorByToken(token);
@@ -674,7 +688,13 @@ export class RocketChat {
             defaultAgent: status === 'queued' ? agent : undefined,
         });
         this.inquiries.set(rid, inquiry);
-        this.saveSystemMessage('livechat-started', rid, '', { _id: guest._id, username: guest.username }, { groupable: false, token: guest.token });
+        this.saveSystemMessage(
+            'livechat-started',
+            rid,
+            '',
+            { _id: guest._id, username: guest.username },
+            { groupable: false, token: guest.token },
+        );
         this.fire('IPostLivechatRoomStarted', () => this.toAppRoom(room), { roomId: rid });
         if (inquiry.status === 'ready') {
             await this.delegateInquiry(inquiry, agent);
@@ -731,12 +751,18 @@ export class RocketChat {
                 counts.set(r.servedBy._id, (counts.get(r.servedBy._id) ?? 0) + 1);
             }
         }
-        const chosen = this.onlineAgents().sort((a, b) => (counts.get(a._id) ?? 0) - (counts.get(b._id) ?? 0) || a.username.localeCompare(b.username))[0];
+        const chosen = this.onlineAgents().sort(
+            (a, b) => (counts.get(a._id) ?? 0) - (counts.get(b._id) ?? 0) || a.username.localeCompare(b.username),
+        )[0];
         return chosen ? { agentId: chosen._id, username: chosen.username } : undefined;
     }
 
     /** RoutingManager.delegateInquiry */
-    private async delegateInquiry(inquiry: RcInquiry, agent?: SelectedAgent, options: { forwardingTo?: string } = {}): Promise<RcRoom | undefined> {
+    private async delegateInquiry(
+        inquiry: RcInquiry,
+        agent?: SelectedAgent,
+        options: { forwardingTo?: string } = {},
+    ): Promise<RcRoom | undefined> {
         let selected = agent;
         if (!selected || !this.isAgentOnline(this.users.get(selected.agentId))) {
             selected = this.nextAgent(options.forwardingTo ?? inquiry.department);
@@ -956,7 +982,11 @@ export class RocketChat {
         );
     }
 
-    private saveTransferHistory(room: RcRoom, transferData: TransferData, previousDepartment: string | undefined = room.departmentId): void {
+    private saveTransferHistory(
+        room: RcRoom,
+        transferData: TransferData,
+        previousDepartment: string | undefined = room.departmentId,
+    ): void {
         const { transferredBy, transferredTo, departmentId, comment } = transferData;
         this.saveSystemMessage(
             'livechat_transfer_history',
@@ -1048,7 +1078,11 @@ export class RocketChat {
     }
 
     /** closeRoom.ts resolveChatTags */
-    private resolveChatTags(view: RoomView, roomTagsStored: string[] | undefined, options: { clientAction?: boolean; tags?: string[] }): string[] {
+    private resolveChatTags(
+        view: RoomView,
+        roomTagsStored: string[] | undefined,
+        options: { clientAction?: boolean; tags?: string[] },
+    ): string[] {
         const unique = (...lists: Array<string[] | undefined>) => [...new Set(lists.flatMap((l) => l ?? []))];
         const roomTags = unique(options.tags, roomTagsStored);
         const department = view.departmentId ? this.departments.get(view.departmentId) : undefined;
@@ -1073,7 +1107,12 @@ export class RocketChat {
      * functions/sendMessage.ts: stores the message and fires IPostMessageSent (IPostSystemMessageSent when
      * it has a type) for every message, whoever wrote it (agents, visitors, the app itself).
      */
-    public sendMessage(user: { _id: string; username: string; name?: string }, message: Partial<RcMessage>, room: RcRoom, options: { event?: 'IPostMessageSent' | 'IPostSystemMessageSent' | 'none' } = {}): RcMessage {
+    public sendMessage(
+        user: { _id: string; username: string; name?: string },
+        message: Partial<RcMessage>,
+        room: RcRoom,
+        options: { event?: 'IPostMessageSent' | 'IPostSystemMessageSent' | 'none' } = {},
+    ): RcMessage {
         const now = new Date();
         const stored: RcMessage = compact({
             ...message,
@@ -1099,7 +1138,12 @@ export class RocketChat {
                 }
             } else if (room.servedBy && stored.u._id === room.servedBy._id) {
                 room.waitingResponse = false;
-                room.responseBy = { _id: stored.u._id, username: stored.u.username, lastMessageTs: now, firstResponseTs: room.responseBy?.firstResponseTs ?? now };
+                room.responseBy = {
+                    _id: stored.u._id,
+                    username: stored.u.username,
+                    lastMessageTs: now,
+                    firstResponseTs: room.responseBy?.firstResponseTs ?? now,
+                };
             }
         }
         const event = options.event ?? (stored.t ? 'IPostSystemMessageSent' : 'IPostMessageSent');
@@ -1110,7 +1154,13 @@ export class RocketChat {
     }
 
     /** Message.saveSystemMessage: Rocket.Chat inserts these directly, no app event. */
-    public saveSystemMessage(type: string, rid: string, msg: string, user: { _id: string; username?: string; name?: string }, extra: Record<string, unknown> = {}): RcMessage {
+    public saveSystemMessage(
+        type: string,
+        rid: string,
+        msg: string,
+        user: { _id: string; username?: string; name?: string },
+        extra: Record<string, unknown> = {},
+    ): RcMessage {
         const room = this.roomsById.get(rid);
         const now = new Date();
         const message: RcMessage = {
@@ -1135,7 +1185,11 @@ export class RocketChat {
      * livechat/server/lib/messages.ts sendMessage + rooms.ts getRoom: a visitor message goes to
      * `message.rid`; if that room is closed or does not exist, a NEW room is created for the visitor.
      */
-    public async sendVisitorMessage(guest: RcVisitor, message: Partial<RcMessage>, source: RcOmnichannelSource): Promise<RcMessage & { newRoom: boolean }> {
+    public async sendVisitorMessage(
+        guest: RcVisitor,
+        message: Partial<RcMessage>,
+        source: RcOmnichannelSource,
+    ): Promise<RcMessage & { newRoom: boolean }> {
         // apps/meteor/app/livechat/server/lib/rooms.ts getRoom: Livechat_enabled first, open room or not.
         if (!this.getServerSetting('Livechat_enabled')) {
             throw new RocketChatError('error-omnichannel-is-disabled');
@@ -1190,13 +1244,22 @@ export class RocketChat {
         if (maxFileSize > -1 && (file.size || 0) > maxFileSize) {
             throw new RocketChatError('error-file-too-large', `File exceeds allowed size of ${formatFileSize(maxFileSize)}.`);
         }
-        if (!isValidContentType(file.type, String(this.getServerSetting('FileUpload_MediaTypeWhiteList') ?? ''), String(this.getServerSetting('FileUpload_MediaTypeBlackList') ?? ''))) {
+        if (
+            !isValidContentType(
+                file.type,
+                String(this.getServerSetting('FileUpload_MediaTypeWhiteList') ?? ''),
+                String(this.getServerSetting('FileUpload_MediaTypeBlackList') ?? ''),
+            )
+        ) {
             throw new RocketChatError('error-invalid-file-type', 'File type is not accepted.');
         }
     }
 
     /** Stores a file (FileUpload store). `uploadedAt` etc. as Rocket.Chat's Uploads collection has them. */
-    public storeUpload(details: { name: string; rid: string; userId?: string; visitorToken?: string; type?: string; description?: string }, buffer: Buffer): RcUpload {
+    public storeUpload(
+        details: { name: string; rid: string; userId?: string; visitorToken?: string; type?: string; description?: string },
+        buffer: Buffer,
+    ): RcUpload {
         const id = randomId();
         const now = new Date();
         const type = details.type || determineFileType(buffer, details.name);
@@ -1250,20 +1313,43 @@ export class RocketChat {
     /** sendFileMessage: a user's file message. */
     public sendFileMessage(user: RcUser, room: RcRoom, file: RcUpload, msgData: { msg?: string } = {}): RcMessage {
         const { file: f, attachment } = this.fileAttachment(file);
-        return this.sendMessage(user, { msg: msgData.msg ?? '', file: { _id: f._id, name: f.name, type: f.type }, files: [f], attachments: [attachment], groupable: false }, room);
+        return this.sendMessage(
+            user,
+            {
+                msg: msgData.msg ?? '',
+                file: { _id: f._id, name: f.name, type: f.type },
+                files: [f],
+                attachments: [attachment],
+                groupable: false,
+            },
+            room,
+        );
     }
 
     /** sendFileLivechatMessage: silently does nothing (returns undefined) unless the room is open and belongs to the token. */
-    public sendFileLivechatMessage(roomId: string, visitorToken: string, file: RcUpload, msgData: { msg?: string } = {}): RcMessage | undefined {
+    public sendFileLivechatMessage(
+        roomId: string,
+        visitorToken: string,
+        file: RcUpload,
+        msgData: { msg?: string } = {},
+    ): RcMessage | undefined {
         const visitor = this.visitorByToken(visitorToken);
         const room = this.roomsById.get(roomId);
-        if (!visitor || !room || !room.open || room.v?.token !== visitorToken) {
+        if (!visitor || !room?.open || room.v?.token !== visitorToken) {
             return undefined;
         }
         const { file: f, attachment } = this.fileAttachment(file);
         return this.sendMessage(
             { _id: visitor._id, username: visitor.username, name: visitor.name },
-            { msg: msgData.msg ?? '', file: { _id: f._id, name: f.name, type: f.type }, files: [{ _id: f._id, name: f.name, type: f.type }], attachments: [attachment], groupable: false, token: visitorToken, ...(visitor.name && { alias: visitor.name }) },
+            {
+                msg: msgData.msg ?? '',
+                file: { _id: f._id, name: f.name, type: f.type },
+                files: [{ _id: f._id, name: f.name, type: f.type }],
+                attachments: [attachment],
+                groupable: false,
+                token: visitorToken,
+                ...(visitor.name && { alias: visitor.name }),
+            },
             room,
         );
     }
@@ -1286,7 +1372,10 @@ export class RocketChat {
         const user = this.mustUser(username);
         this.assertAgentCanWrite(room, user);
         this.validateFileUpload({ size: file.buffer.length, type: file.contentType || determineFileType(file.buffer, file.filename) });
-        const upload = this.storeUpload({ name: file.filename, rid: roomId, userId: user._id, type: file.contentType, description: file.description }, file.buffer);
+        const upload = this.storeUpload(
+            { name: file.filename, rid: roomId, userId: user._id, type: file.contentType, description: file.description },
+            file.buffer,
+        );
         const message = this.sendFileMessage(user, room, upload, { msg: file.text });
         await this.idle();
         return { message, upload };
@@ -1314,14 +1403,23 @@ export class RocketChat {
      * An agent (or manager) forwards the chat to a department (id or name) or to an agent (username).
      * A string target is a department when one has that id/name, else an agent username.
      */
-    public async agentTransfer(roomId: string, target: string | { department?: string; agent?: string }, byUsername?: string): Promise<boolean> {
+    public async agentTransfer(
+        roomId: string,
+        target: string | { department?: string; agent?: string },
+        byUsername?: string,
+    ): Promise<boolean> {
         const to = typeof target === 'string' ? (this.departmentByIdOrName(target) ? { department: target } : { agent: target }) : target;
         const room = this.mustRoom(roomId);
         const by = byUsername ? this.mustUser(byUsername) : room.servedBy ? this.users.get(room.servedBy._id) : undefined;
         if (!by) {
             throw new Error('no transferring user: pass byUsername');
         }
-        const transferredBy: TransferredBy = { _id: by._id, username: by.username, name: by.name, userType: room.servedBy?._id === by._id ? 'agent' : 'user' };
+        const transferredBy: TransferredBy = {
+            _id: by._id,
+            username: by.username,
+            name: by.name,
+            userType: room.servedBy?._id === by._id ? 'agent' : 'user',
+        };
         const data: TransferData = { transferredBy };
         if (to.department) {
             const dep = this.departmentByIdOrName(to.department);
@@ -1353,9 +1451,17 @@ export class RocketChat {
      * delivered as IPostMessageSent, the way older servers and integrations deliver typed messages, so
      * tests can check the app ignores it; pass `event: 'IPostSystemMessageSent'` for current servers.
      */
-    public async systemMessage(roomId: string, type: string, options: { text?: string; username?: string; event?: 'IPostMessageSent' | 'IPostSystemMessageSent' | 'none' } = {}): Promise<RcMessage> {
+    public async systemMessage(
+        roomId: string,
+        type: string,
+        options: { text?: string; username?: string; event?: 'IPostMessageSent' | 'IPostSystemMessageSent' | 'none' } = {},
+    ): Promise<RcMessage> {
         const room = this.mustRoom(roomId);
-        const user = options.username ? this.mustUser(options.username) : room.servedBy ? this.users.get(room.servedBy._id)! : { _id: 'rocket.cat', username: 'rocket.cat', name: 'Rocket.Cat' };
+        const user = options.username
+            ? this.mustUser(options.username)
+            : room.servedBy
+              ? this.users.get(room.servedBy._id)!
+              : { _id: 'rocket.cat', username: 'rocket.cat', name: 'Rocket.Cat' };
         const message = this.sendMessage(user, { msg: options.text ?? '', t: type }, room, { event: options.event ?? 'IPostMessageSent' });
         await this.idle();
         return message;
@@ -1467,7 +1573,14 @@ export class RocketChat {
 
     /** users converter convertToApp() applied to a message's `u` (visitor senders are not users). */
     private lookupToAppUser(u: { _id: string; username: string; name?: string }): Record<string, unknown> {
-        return { id: u._id, username: u.username, name: u.name, type: 'unknown', statusConnection: 'undefined', settings: { preferences: {} } };
+        return {
+            id: u._id,
+            username: u.username,
+            name: u.name,
+            type: 'unknown',
+            statusConnection: 'undefined',
+            settings: { preferences: {} },
+        };
     }
 
     public toAppVisitor(visitor: RcVisitor | undefined): Record<string, unknown> | undefined {
@@ -1497,7 +1610,19 @@ export class RocketChat {
         if (!department) {
             return undefined;
         }
-        const mapped = new Set(['_id', 'name', 'email', '_updatedAt', 'enabled', 'numAgents', 'showOnOfflineForm', 'description', 'requestTagBeforeClosingChat', 'chatClosingTags', 'showOnRegistration']);
+        const mapped = new Set([
+            '_id',
+            'name',
+            'email',
+            '_updatedAt',
+            'enabled',
+            'numAgents',
+            'showOnOfflineForm',
+            'description',
+            'requestTagBeforeClosingChat',
+            'chatClosingTags',
+            'showOnRegistration',
+        ]);
         const unmapped = Object.fromEntries(Object.entries(department).filter(([k, v]) => !mapped.has(k) && v !== undefined));
         return compact({
             _unmappedProperties_: Object.keys(unmapped).length ? clone(unmapped) : undefined,
@@ -1542,8 +1667,17 @@ export class RocketChat {
             Object.assign(
                 out,
                 compact({
-                    visitor: room.v ? this.toAppVisitor(this.visitorsById.get(room.v._id)) ?? { id: room.v._id, username: room.v.username, token: room.v.token, status: room.v.status } : undefined,
-                    visitorChannelInfo: room.v ? compact({ lastMessageTs: (room.v as Record<string, unknown>).lastMessageTs as Date | undefined }) : undefined,
+                    visitor: room.v
+                        ? (this.toAppVisitor(this.visitorsById.get(room.v._id)) ?? {
+                              id: room.v._id,
+                              username: room.v.username,
+                              token: room.v.token,
+                              status: room.v.status,
+                          })
+                        : undefined,
+                    visitorChannelInfo: room.v
+                        ? compact({ lastMessageTs: (room.v as Record<string, unknown>).lastMessageTs as Date | undefined })
+                        : undefined,
                     department: room.departmentId ? this.toAppDepartment(this.departments.get(room.departmentId)) : undefined,
                     servedBy: room.servedBy ? this.toAppUser(this.users.get(room.servedBy._id)) : undefined,
                     responseBy: room.responseBy ? this.toAppUser(this.users.get(room.responseBy._id)) : undefined,
@@ -1604,8 +1738,27 @@ export class RocketChat {
             return undefined;
         }
         const known = new Set([
-            '_id', 'tmid', 'reactions', 'parseUrls', 'msg', 'ts', '_updatedAt', 'editedAt', 'emoji', 'avatar', 'alias', 'file', 'customFields',
-            'groupable', 'token', 'blocks', 't', 'rid', 'editedBy', 'attachments', 'u',
+            '_id',
+            'tmid',
+            'reactions',
+            'parseUrls',
+            'msg',
+            'ts',
+            '_updatedAt',
+            'editedAt',
+            'emoji',
+            'avatar',
+            'alias',
+            'file',
+            'customFields',
+            'groupable',
+            'token',
+            'blocks',
+            't',
+            'rid',
+            'editedBy',
+            'attachments',
+            'u',
         ]);
         const unmapped: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(message)) {
@@ -1613,7 +1766,9 @@ export class RocketChat {
                 unmapped[k] = v;
             }
         }
-        const sender = message.token ? this.lookupToAppUser(message.u) : this.toAppUser(this.users.get(message.u._id)) ?? this.lookupToAppUser(message.u);
+        const sender = message.token
+            ? this.lookupToAppUser(message.u)
+            : (this.toAppUser(this.users.get(message.u._id)) ?? this.lookupToAppUser(message.u));
         return clone(
             compact({
                 id: message._id,
@@ -1683,9 +1838,13 @@ export class RocketChat {
         let u: RcMessage['u'] | undefined;
         if (message.sender?.id) {
             const user = this.users.get(message.sender.id);
-            u = user ? compact({ _id: user._id, username: user.username, name: user.name }) : compact({ _id: message.sender.id, username: message.sender.username, name: message.sender.name });
+            u = user
+                ? compact({ _id: user._id, username: user.username, name: user.name })
+                : compact({ _id: message.sender.id, username: message.sender.username, name: message.sender.name });
         }
-        const attachments = Array.isArray(message.attachments) ? message.attachments.map((a: Record<string, any>) => fromAppAttachment(a)) : undefined;
+        const attachments = Array.isArray(message.attachments)
+            ? message.attachments.map((a: Record<string, any>) => fromAppAttachment(a))
+            : undefined;
         const out: Partial<RcMessage> = compact({
             _id: message.id ?? (isPartial ? undefined : randomId()),
             ...('threadId' in message && { tmid: message.threadId }),
@@ -1769,7 +1928,8 @@ function isValidContentType(type: string | undefined, whiteListSetting: string, 
     const split = (value: string) => value.split(',').map((item) => item.trim());
     const blackList = blackListSetting ? split(blackListSetting) : undefined;
     const whiteList = !whiteListSetting || whiteListSetting === '*' ? undefined : split(whiteListSetting);
-    const onList = (list: string[]) => !!type && (list.includes(type) || list.filter((i) => i.indexOf('/*') > 0).includes(type.replace(/(\/.*)$/, '/*')));
+    const onList = (list: string[]) =>
+        !!type && (list.includes(type) || list.filter((i) => i.indexOf('/*') > 0).includes(type.replace(/(\/.*)$/, '/*')));
     if (blackList && type && onList(blackList)) {
         return false;
     }
@@ -1824,7 +1984,8 @@ const EXTENSION_TYPES: Record<string, string> = {
 export function determineFileType(buffer: Buffer, name: string): string {
     const b = buffer;
     const startsWith = (...bytes: number[]) => bytes.every((v, i) => b[i] === v);
-    const ascii = (offset: number, text: string) => b.length >= offset + text.length && b.toString('latin1', offset, offset + text.length) === text;
+    const ascii = (offset: number, text: string) =>
+        b.length >= offset + text.length && b.toString('latin1', offset, offset + text.length) === text;
     if (startsWith(0xff, 0xd8, 0xff)) return 'image/jpeg';
     if (startsWith(0x89, 0x50, 0x4e, 0x47)) return 'image/png';
     if (ascii(0, 'GIF8')) return 'image/gif';

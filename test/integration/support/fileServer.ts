@@ -1,8 +1,10 @@
-import * as http from 'http';
-import { AddressInfo } from 'net';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** A loopback HTTP server that serves fixed files, standing in for RapidPro's media host. */
-export async function startFileServer(files: Record<string, { contentType: string; body: Buffer }>): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
+export async function startFileServer(
+    files: Record<string, { contentType: string; body: Buffer }>,
+): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
     const hits: string[] = [];
     const server = http.createServer((req, res) => {
         hits.push(req.url || '');
@@ -20,9 +22,10 @@ export async function startFileServer(files: Record<string, { contentType: strin
     return {
         url: `http://127.0.0.1:${port}`,
         hits,
-        close: () => new Promise<void>((resolve) => {
-            (server as http.Server & { closeAllConnections(): void }).closeAllConnections();
-            server.close(() => resolve());
-        }),
+        close: () =>
+            new Promise<void>((resolve) => {
+                (server as http.Server & { closeAllConnections(): void }).closeAllConnections();
+                server.close(() => resolve());
+            }),
     };
 }

@@ -1,8 +1,8 @@
-import { randomUUID } from 'crypto';
+import { randomUUID } from 'node:crypto';
 
-import { ApiResult, EngineHost, EngineHostOptions, mainAppZip } from '../../engine';
+import { type ApiResult, EngineHost, type EngineHostOptions, mainAppZip } from '../../engine';
 import type { DepartmentSpec } from '../../engine/rc/RocketChat';
-import { RapidProSimulator, RapidProSimulatorOptions, startRapidProSimulator } from '../../rapidpro-sim/simulator';
+import { type RapidProSimulator, type RapidProSimulatorOptions, startRapidProSimulator } from '../../rapidpro-sim/simulator';
 
 export const SECRET = 'bridge-secret-for-tests-7f3a';
 
@@ -63,18 +63,24 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
     const rig: BridgeRig = {
         host,
         sim,
-        call: (path, body, callOptions = {}) => host.callApi({
-            path,
-            method: callOptions.method || (body === undefined ? 'GET' : 'POST'),
-            body,
-            headers: { Authorization: `Token ${SECRET}`, ...callOptions.headers },
-        }),
+        call: (path, body, callOptions = {}) =>
+            host.callApi({
+                path,
+                method: callOptions.method || (body === undefined ? 'GET' : 'POST'),
+                body,
+                headers: { Authorization: `Token ${SECRET}`, ...callOptions.headers },
+            }),
         newContact: (overrides = {}) => {
             const uuid = randomUUID();
             return { uuid, name: `Contact ${uuid.slice(0, 4)}`, urn: `whatsapp:55119${Math.floor(Math.random() * 1e8)}`, ...overrides };
         },
         defaultBody: (contact, extra = {}) => ({
-            contact: { uuid: contact.uuid, name: contact.name, urn: contact.urn, ...(contact.language ? { language: contact.language } : {}) },
+            contact: {
+                uuid: contact.uuid,
+                name: contact.name,
+                urn: contact.urn,
+                ...(contact.language ? { language: contact.language } : {}),
+            },
             flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' },
             results: { symptom: { value: 'fever', category: 'Fever' } },
             ...extra,
