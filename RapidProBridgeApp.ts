@@ -32,6 +32,7 @@ import { HealthEndpoint } from './src/inbound/endpoints/HealthEndpoint';
 import { MessageEndpoint } from './src/inbound/endpoints/MessageEndpoint';
 import { StatusEndpoint } from './src/inbound/endpoints/StatusEndpoint';
 import { TransferEndpoint } from './src/inbound/endpoints/TransferEndpoint';
+import { loggerOf } from './src/lib/log';
 import { AgentMessageHandler } from './src/outbound/AgentMessageHandler';
 import { DeliveryJobProcessor, OutboxSweepProcessor } from './src/outbound/DeliveryJobProcessor';
 import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandler';
@@ -57,7 +58,7 @@ export class RapidProBridgeApp
         this.services = new BridgeServices(
             () => this.getID(),
             () => this.getVersion(),
-            (message) => this.getLogger().warn(message),
+            loggerOf(() => this.getLogger()),
         );
         this.agentMessages = new AgentMessageHandler(this.services);
         this.lifecycle = new LivechatLifecycleHandler(this.services);

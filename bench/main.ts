@@ -55,6 +55,7 @@ const TARGETS = { endpoint_ratio: 1.5, event_ratio: 1.5, throughput_ratio: 0.5, 
 class WorkerHandle {
     private readonly child: ChildProcess;
     private nextId = 1;
+    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
     private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
     private readonly ready: Promise<void>;
 
@@ -76,6 +77,7 @@ class WorkerHandle {
         });
         this.ready = new Promise((resolve, reject) => {
             this.child.once('exit', (code) => reject(new Error(`${kind} worker exited (${code})`)));
+            // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
             this.child.on('message', (m: any) => {
                 if (m?.ready) {
                     resolve();
@@ -101,6 +103,7 @@ class WorkerHandle {
         });
     }
 
+    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
     async call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
         await this.ready;
         const id = this.nextId++;
@@ -299,6 +302,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         }
 
         // ---------------------------------------------------------------- ordering under a burst (agents do not wait for the app)
+        // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
         const burst: Record<Kind, any> = { app: undefined, floor: undefined };
         for (const kind of ['app', 'floor'] as Kind[]) {
             burst[kind] = await workers[kind].call('burst', { conversations: CONFIG.burstConversations, messages: CONFIG.messages });
@@ -492,11 +496,14 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
 }
 
 function printTable(
+    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
     results: any,
     L: Record<string, Summary>,
     cats: Record<string, Record<string, number>>,
+    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
     scale: Record<string, any>,
     tp: Record<Kind, ThroughputResult[]>,
+    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
     burst: Record<Kind, any>,
     memApp: MemoryInfo,
     memFloor: MemoryInfo,

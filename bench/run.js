@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the RapidPro Bridge against a floor app, both in the real Apps-Engine (test/engine)
+ * `npm run bench`: the RapidPro Bridge against a floor app, both in the real Apps-Engine (harness/engine)
  * with the RapidPro simulator. See bench/README.md. Not part of `npm test`.
  *
  *   node bench/run.js            full run (a few minutes on 2 cores), writes bench/results.json
  *   BENCH_QUICK=1 node bench/run.js   smoke run with few samples, writes bench/results.local.json
  *
- * This file: packages what is missing or stale (the main app with `node scripts/package-app.js`,
- * the floor fixture with the harness's cached packager), then runs bench/main.ts under ts-node.
+ * This file: packages what is missing or stale (the main app and the floor fixture, with the
+ * repository's cached packager scripts/package-app.js), then runs bench/main.ts under ts-node.
  * With `--worker` it is one benchmark subject (bench/worker.ts), forked by main.ts.
  */
 
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 
@@ -21,16 +20,16 @@ function registerTs() {
 }
 
 function ensureZips() {
-    const packager = require(path.join(root, 'test', 'engine', 'setup', 'package-app.js'));
+    const packager = require(path.join(root, 'scripts', 'package-app.js'));
     const skip = process.env.BENCH_SKIP_PACKAGE === '1' || process.env.RAPIDPRO_SKIP_PACKAGE === '1';
     if (!skip && !packager.isFresh(root)) {
-        process.stderr.write('[bench] packaging the main app (node scripts/package-app.js) ...\n');
-        const res = spawnSync(process.execPath, [path.join(root, 'scripts', 'package-app.js')], { cwd: root, stdio: 'inherit' });
-        if (res.status !== 0) {
-            process.stderr.write('[bench] packaging the main app failed\n');
+        process.stderr.write('[bench] packaging the main app (scripts/package-app.js) ...\n');
+        try {
+            packager.packageApp(root);
+        } catch (error) {
+            process.stderr.write(`[bench] packaging the main app failed: ${error.message}\n`);
             process.exit(1);
         }
-        packager.writeStamp(root);
     }
     const floorZip = packager.packageApp(path.join(__dirname, 'fixtures', 'floor-app'), { quiet: true });
     return { appZip: packager.zipPathFor(root), floorZip };

@@ -10,9 +10,9 @@ import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-import { buildApiRequest, EngineHost } from '../test/engine';
-import type { RcRoom } from '../test/engine';
-import { type RapidProSimulator, startRapidProSimulator } from '../test/rapidpro-sim/simulator';
+import { buildApiRequest, EngineHost } from '../harness/engine';
+import type { RcRoom } from '../harness/engine';
+import { type RapidProSimulator, startRapidProSimulator } from '../harness/rapidpro-sim/simulator';
 
 import { type Counts, HostInstrument, type StoredRecord } from './lib/instrument';
 import { summarize, type Summary } from './lib/stats';

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { EngineHost, RocketChatError } from '../test/engine';
-import type { RcMessage, RcRoom, RcUser } from '../test/engine';
-import { startRapidProSimulator } from '../test/rapidpro-sim/simulator';
-import type { RapidProSimulator } from '../test/rapidpro-sim/simulator';
+import { EngineHost, RocketChatError } from '../harness/engine';
+import type { RcMessage, RcRoom, RcUser } from '../harness/engine';
+import { startRapidProSimulator } from '../harness/rapidpro-sim/simulator';
+import type { RapidProSimulator } from '../harness/rapidpro-sim/simulator';
 import { CLOSE_FLOW, DEPARTMENTS, SAMPLE_CONTACT, SAMPLE_FLOW, defaultWebhookBody, sampleBotHistory } from './samples';
 
 /**

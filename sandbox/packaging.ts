@@ -1,20 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * Builds dist/<nameSlug>_<version>.zip exactly as `npm run package` does (it runs that script),
+ * Builds dist/<nameSlug>_<version>.zip exactly as `npm run package` does (same script),
  * unless the zip already matches the app's sources. Freshness uses the same hash stamp as the
  * integration tests' globalSetup (dist/.<zip>.sha256), so a zip built by either is reused.
  */
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
-// The harness's packager is plain JS; only its hash helpers are used here.
-const stamps = require('../test/engine/setup/package-app.js') as {
+// The repository's one packager (plain JS; npm run package, the tests and the benchmark use it too).
+const packager = require('../scripts/package-app.js') as {
+    packageApp(dir: string, options?: { force?: boolean; quiet?: boolean }): string;
     isFresh(dir: string): boolean;
     zipPathFor(dir: string): string;
-    writeStamp(dir: string): void;
 };
 
 export interface PackagedApp {
@@ -26,20 +24,12 @@ export interface PackagedApp {
 
 export function ensurePackaged(options: { force?: boolean; log?: (line: string) => void } = {}): PackagedApp {
     const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-    const zip = stamps.zipPathFor(REPO_ROOT);
+    const zip = packager.zipPathFor(REPO_ROOT);
     const started = Date.now();
-    if (!options.force && stamps.isFresh(REPO_ROOT)) {
+    if (!options.force && packager.isFresh(REPO_ROOT)) {
         return { zip, built: false, ms: Date.now() - started };
     }
-    log('Packaging the app (npm run package: rc-apps package + bundle) ...');
-    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'package-app.js')], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: process.env,
-    });
-    if (result.status !== 0 || !fs.existsSync(zip)) {
-        throw new Error(`npm run package failed (exit ${result.status ?? result.signal}); see the output above`);
-    }
-    stamps.writeStamp(REPO_ROOT);
+    log('Packaging the app (scripts/package-app.js, as npm run package: rc-apps package + bundle) ...');
+    packager.packageApp(REPO_ROOT, { force: true });
     return { zip, built: true, ms: Date.now() - started };
 }

@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 
-import type { DepartmentSpec } from '../test/engine';
-import type { SeedMessage, SimContactSeed } from '../test/rapidpro-sim/simulator';
+import type { DepartmentSpec } from '../harness/engine';
+import type { SeedMessage, SimContactSeed } from '../harness/rapidpro-sim/simulator';
 
 /** Seed data of the sandbox: departments, a sample contact with a bot conversation, sample files. */
 

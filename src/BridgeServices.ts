@@ -2,13 +2,17 @@ import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engi
 
 import { type DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
 import { KeyedMutex } from './domain/KeyedMutex';
+import { RapidProClientFactory } from './domain/RapidProClientFactory';
 import { RoomNotifier } from './domain/RoomNotifier';
 import { VisitorTokens } from './domain/VisitorTokens';
+import type { Logger } from './lib/log';
 import { type BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
 
 /** What the endpoints and event handlers share: one instance per running app. */
 export class BridgeServices {
     readonly configCache = new BridgeConfigCache();
+    /** Every RapidPro client is made here, from the settings. */
+    readonly rapidPro = new RapidProClientFactory();
     readonly notifier: RoomNotifier;
     readonly queue: DeliveryQueue;
     /** Serializes the work on one contact inside this instance (handoff, message, close, transfer). */
@@ -20,10 +24,10 @@ export class BridgeServices {
     constructor(
         readonly appId: () => string,
         readonly appVersion: () => string,
-        readonly log: (message: string) => void,
+        readonly logger: Logger,
     ) {
-        this.notifier = new RoomNotifier(log);
-        this.queue = new DeliveryQueue(this.notifier);
+        this.notifier = new RoomNotifier(logger);
+        this.queue = new DeliveryQueue(this.notifier, this.rapidPro, logger);
     }
 
     config(read: IRead): Promise<BridgeConfig> {

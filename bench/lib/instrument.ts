@@ -1,5 +1,5 @@
 /**
- * Host-side instrumentation of one EngineHost, from bench code only (nothing in test/engine changes):
+ * Host-side instrumentation of one EngineHost, from bench code only (nothing in harness/ changes):
  *
  * - every message the app's Deno process sends to the host (`accessor:...` and `bridges:...` calls:
  *   persistence, settings, rooms, messages, HTTP, scheduler) and every request the host sends to the
@@ -7,7 +7,7 @@
  * - the persistence bridge (what would reach MongoDB): reads and writes by method;
  * - an index on associations for the emulated persistence (see below).
  *
- * Why an index: test/engine/bridges.ts MemoryPersistenceBridge answers readByAssociations,
+ * Why an index: harness/engine/bridges/persistence.ts MemoryPersistenceBridge answers readByAssociations,
  * removeByAssociations and updateByAssociations with a linear scan of every record of every app
  * (`[...this.records.values()].filter/find` with a JSON.stringify per association). Rocket.Chat
  * keeps app persistence in MongoDB with an index on `associations`, so with 100k stored
@@ -15,8 +15,8 @@
  * gives the same answers (same records, same order: records are indexed in insertion order) and is
  * checked against the scan at install time and by `verify()`.
  */
-import type { EngineHost } from '../../test/engine';
-import { clone, randomId } from '../../test/engine/util';
+import type { EngineHost } from '../../harness/engine';
+import { clone, randomId } from '../../harness/engine/util';
 
 export interface StoredRecord {
     _id: string;
@@ -48,9 +48,11 @@ export class HostInstrument {
     /** When false the wrapped bridge falls back to the harness's own linear scan (to show its cost). */
     public indexEnabled = true;
     private readonly records: Map<string, StoredRecord>;
+    // biome-ignore lint/suspicious/noExplicitAny: the persistence bridge methods replaced here are protected in its declaration
     private readonly bridge: any;
 
     constructor(private readonly host: EngineHost) {
+        // biome-ignore lint/suspicious/noExplicitAny: the persistence bridge methods replaced here are protected in its declaration
         this.bridge = host.bridges.persistence as any;
         this.records = this.bridge.records as Map<string, StoredRecord>;
     }
@@ -88,8 +90,10 @@ export class HostInstrument {
     // ------------------------------------------------------------------ Deno <-> host messages
 
     private wrapRuntime(): void {
+        // biome-ignore lint/suspicious/noExplicitAny: the runtime controller internals wrapped here are not in its declaration
         const runtime = this.host.app.getRuntimeController() as any;
         const incoming = runtime.handleIncomingMessage.bind(runtime);
+        // biome-ignore lint/suspicious/noExplicitAny: the runtime controller internals wrapped here are not in its declaration
         runtime.handleIncomingMessage = (message: any) => {
             const method = String(message?.payload?.method ?? '');
             if (method.startsWith('accessor:') || method.startsWith('bridges:')) {
@@ -99,6 +103,7 @@ export class HostInstrument {
             return incoming(message);
         };
         const send = runtime.sendRequest.bind(runtime);
+        // biome-ignore lint/suspicious/noExplicitAny: the runtime controller internals wrapped here are not in its declaration
         runtime.sendRequest = (message: any, ...rest: unknown[]) => {
             const method = String(message?.method ?? '');
             this.bump(`host->app:${method.replace(/^(api:[^:]+:[^:]+).*$/, '$1')}`);
@@ -109,6 +114,7 @@ export class HostInstrument {
 
     /** The Deno process of the app (for VmHWM). */
     public denoPid(): number | undefined {
+        // biome-ignore lint/suspicious/noExplicitAny: the runtime controller internals wrapped here are not in its declaration
         const runtime = this.host.app.getRuntimeController() as any;
         return runtime?.deno?.pid;
     }

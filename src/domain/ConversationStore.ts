@@ -1,5 +1,7 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+
+import { SEEN_MESSAGES_KEPT } from '../lib/limits';
+import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
 
 /** One open chat the bridge handed over: the link between a RapidPro contact and a livechat room. */
 export interface Conversation {
@@ -25,7 +27,7 @@ export interface Conversation {
 
 /** Message ids the contact's room already got, newest last, kept in one record per contact. */
 export interface SeenMessages {
-    record: 'seen-messages';
+    record: typeof RecordKind.SeenMessages;
     contactUuid: string;
     entries: SeenMessage[];
 }
@@ -37,56 +39,24 @@ export interface SeenMessage {
     posted?: number;
 }
 
-/** Enough to cover RapidPro's webhook retries (a few, seconds apart) with room to spare. */
-const SEEN_KEPT = 200;
+const isConversation = isRecordOf<Conversation>(RecordKind.Conversation);
+const isSeenMessages = isRecordOf<SeenMessages>(RecordKind.SeenMessages);
+const isOutboxItem = isRecordOf<object>(RecordKind.OutboxItem);
 
-function isConversation(record: object): record is Conversation {
-    const candidate = record as Partial<Conversation> & { kind?: unknown; record?: unknown };
-    return (
-        typeof candidate.roomId === 'string' &&
-        typeof candidate.openedAt === 'number' &&
-        candidate.kind === undefined &&
-        candidate.record === undefined
-    );
-}
-
-function isSeenMessages(record: object): record is SeenMessages {
-    return (record as Partial<SeenMessages>).record === 'seen-messages';
-}
-
-/** A handoff in progress for a contact, so concurrent calls on other instances do not open a second room. */
-export interface HandoffClaim {
-    contactUuid: string;
-    nonce: string;
-    at: number;
-}
-
-function misc(key: string): RocketChatAssociationRecord {
-    return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, key);
+export function noSeenMessages(contactUuid: string): SeenMessages {
+    return { record: RecordKind.SeenMessages, contactUuid, entries: [] };
 }
 
 /**
  * Conversation records live in app persistence under two keys, the contact and the room, so both
- * directions of traffic find them with one read. Rocket.Chat updates by the exact association array
- * (order included) and reads by a subset, so every record keeps one fixed array for its lifetime.
+ * directions of traffic find them with one read. Next to them: the message ids already posted
+ * (under the contact key too) and the corrections already sent.
  */
 export class ConversationStore {
     constructor(
         private readonly reader: IPersistenceRead,
         private readonly writer?: IPersistence,
     ) {}
-
-    static contactKey(contactUuid: string): RocketChatAssociationRecord {
-        return misc(`conversation:contact:${contactUuid}`);
-    }
-
-    static roomKey(roomId: string): RocketChatAssociationRecord {
-        return misc(`conversation:room:${roomId}`);
-    }
-
-    private static associations(conversation: Conversation): RocketChatAssociationRecord[] {
-        return [ConversationStore.contactKey(conversation.contactUuid), ConversationStore.roomKey(conversation.roomId)];
-    }
 
     private persistence(): IPersistence {
         if (!this.writer) {
@@ -95,17 +65,13 @@ export class ConversationStore {
         return this.writer;
     }
 
-    async findByContact(contactUuid: string): Promise<Conversation | undefined> {
-        return (await this.findByContactWithSeen(contactUuid)).conversation;
-    }
-
     /** The conversation and the message ids already posted, in one read (both carry the contact key). */
     async findByContactWithSeen(contactUuid: string): Promise<{ conversation?: Conversation; seen: SeenMessages }> {
-        const records = await this.reader.readByAssociation(ConversationStore.contactKey(contactUuid));
+        const records = await this.reader.readByAssociation(Keys.contact(contactUuid));
         const seen = records.filter(isSeenMessages)[0];
         return {
             conversation: newest(records.filter(isConversation)),
-            seen: seen || { record: 'seen-messages', contactUuid, entries: [] },
+            seen: seen || noSeenMessages(contactUuid),
         };
     }
 
@@ -115,58 +81,31 @@ export class ConversationStore {
 
     /**
      * The room's conversation and how many of its calls wait in the outbox, in one read: outbox
-     * items carry the room key too (see DeliveryQueue).
+     * items carry the room key too (see OutboxStore).
      */
     async findByRoomWithOutbox(roomId: string): Promise<{ conversation?: Conversation; pendingCalls: number }> {
-        const records = await this.reader.readByAssociation(ConversationStore.roomKey(roomId));
+        const records = await this.reader.readByAssociation(Keys.room(roomId));
         return {
             conversation: newest(records.filter(isConversation)),
-            pendingCalls: records.filter((record) => (record as { kind?: unknown }).kind !== undefined).length,
+            pendingCalls: records.filter(isOutboxItem).length,
         };
     }
 
     async save(conversation: Conversation): Promise<void> {
-        await this.persistence().updateByAssociations(ConversationStore.associations(conversation), conversation, true);
+        const record = { ...conversation, record: RecordKind.Conversation };
+        await this.persistence().updateByAssociations(associationsOf.conversation(conversation), record, true);
     }
 
     async remove(conversation: Conversation): Promise<void> {
-        await this.persistence().removeByAssociations(ConversationStore.associations(conversation));
+        await this.persistence().removeByAssociations(associationsOf.conversation(conversation));
     }
 
     /** Removes every record of the contact (also a stale one whose room was closed behind our back). */
     async removeContact(contactUuid: string): Promise<void> {
-        await this.persistence().removeByAssociation(ConversationStore.contactKey(contactUuid));
-    }
-
-    // Handoff claims: written before a room is created, read back to see who came first.
-
-    private static claimKey(contactUuid: string): RocketChatAssociationRecord {
-        return misc(`handoff-claim:${contactUuid}`);
-    }
-
-    async addClaim(claim: HandoffClaim): Promise<void> {
-        await this.persistence().createWithAssociations(claim, [
-            ConversationStore.claimKey(claim.contactUuid),
-            misc(`handoff-claim-nonce:${claim.nonce}`),
-        ]);
-    }
-
-    async readClaims(contactUuid: string): Promise<HandoffClaim[]> {
-        return (await this.reader.readByAssociation(ConversationStore.claimKey(contactUuid))) as HandoffClaim[];
-    }
-
-    async removeClaim(claim: HandoffClaim): Promise<void> {
-        await this.persistence().removeByAssociations([
-            ConversationStore.claimKey(claim.contactUuid),
-            misc(`handoff-claim-nonce:${claim.nonce}`),
-        ]);
+        await this.persistence().removeByAssociation(Keys.contact(contactUuid));
     }
 
     // Message ids already posted, so a webhook retried by RapidPro does not post twice.
-
-    private static seenKey(contactUuid: string): RocketChatAssociationRecord {
-        return misc(`seen-messages:${contactUuid}`);
-    }
 
     /** `posted`: how many items of the message are in the room, when a refusal stopped the rest. */
     async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string, posted?: number): Promise<void> {
@@ -174,17 +113,30 @@ export class ConversationStore {
         const entries = seen.entries
             .filter((other) => other.id !== messageId)
             .concat([entry])
-            .slice(-SEEN_KEPT);
-        const record: SeenMessages = { record: 'seen-messages', contactUuid: seen.contactUuid, entries };
-        await this.persistence().updateByAssociations(
-            [ConversationStore.contactKey(seen.contactUuid), ConversationStore.seenKey(seen.contactUuid)],
-            record,
-            true,
-        );
+            .slice(-SEEN_MESSAGES_KEPT);
+        const record: SeenMessages = { record: RecordKind.SeenMessages, contactUuid: seen.contactUuid, entries };
+        await this.persistence().updateByAssociations(associationsOf.seenMessages(seen.contactUuid), record, true);
     }
 
     async forgetSeenMessages(contactUuid: string): Promise<void> {
-        await this.persistence().removeByAssociation(ConversationStore.seenKey(contactUuid));
+        await this.persistence().removeByAssociation(Keys.seenMessages(contactUuid));
+    }
+
+    // Corrections: Rocket.Chat may report the same edit more than once; each is sent once.
+
+    /** Records the edit as sent; false when it was already (nothing written then). */
+    async markEditSent(contactUuid: string, messageId: string, editedAt: number): Promise<boolean> {
+        const seen = await this.reader.readByAssociation(Keys.sentEdit(messageId, editedAt));
+        if (seen.length > 0) {
+            return false;
+        }
+        const record = { record: RecordKind.SentEdit, messageId, at: Date.now() };
+        await this.persistence().updateByAssociations(associationsOf.sentEdit(contactUuid, messageId, editedAt), record, true);
+        return true;
+    }
+
+    async forgetSentEdits(contactUuid: string): Promise<void> {
+        await this.persistence().removeByAssociation(Keys.sentEdits(contactUuid));
     }
 }
 

@@ -1,6 +1,7 @@
 import type { IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
 
+import { errorText, type Logger } from '../lib/log';
 import { DEFAULT_ROOM_MESSAGE_LIMIT, splitForRoom } from '../lib/roomTextSplitter';
 
 interface RoomAccess {
@@ -15,7 +16,7 @@ interface RoomAccess {
  * split into ordered messages within the limit read from the server at the time of posting.
  */
 export class RoomNotifier {
-    constructor(private readonly log: (message: string) => void) {}
+    constructor(private readonly logger: Logger) {}
 
     /** The server's current limit for one message (admins lower it); Rocket.Chat's default if unreadable. */
     async roomMessageLimit(read: IRead): Promise<number> {
@@ -50,18 +51,19 @@ export class RoomNotifier {
     async notifyAgent(ctx: RoomAccess, roomId: string | undefined, text: string): Promise<void> {
         // Logs name the room, never the notice: it quotes what the agent wrote.
         if (!roomId) {
-            this.log('A bridge notice had no room to go to');
+            this.logger.warn('A bridge notice had no room to go to');
             return;
         }
         try {
             const room = await ctx.read.getRoomReader().getById(roomId);
             if (!room) {
-                this.log(`A bridge notice could not be posted: room ${roomId} is gone`);
+                this.logger.warn(`A bridge notice could not be posted: room ${roomId} is gone`);
                 return;
             }
             await this.postNote(ctx, room, `:warning: ${text}`);
         } catch (error) {
-            this.log(`Could not post a bridge notice in room ${roomId}: ${error instanceof Error ? error.message : String(error)}`);
+            // The agent does not learn what happened to something sent to the contact: the admin must.
+            this.logger.error(`Could not post a bridge notice in room ${roomId}: ${errorText(error)}`);
         }
     }
 }

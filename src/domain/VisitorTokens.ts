@@ -1,13 +1,15 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 import { createHmac, randomBytes } from 'crypto';
 
+import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
+
 interface InstallKey {
+    record: typeof RecordKind.VisitorTokenKey;
     key: string;
     at: number;
 }
 
-const INSTALL_KEY = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'visitor-token-key');
+const isInstallKey = isRecordOf<InstallKey>(RecordKind.VisitorTokenKey);
 
 /**
  * The livechat visitor token of a contact, derived from the contact's uuid: the same contact always
@@ -32,10 +34,11 @@ export class VisitorTokens {
 
     /** The oldest key wins, so two instances that made one at the same moment agree on one. */
     private async installKey(reader: IPersistenceRead, persis: IPersistence): Promise<string> {
-        let keys = (await reader.readByAssociation(INSTALL_KEY)) as InstallKey[];
+        let keys = (await reader.readByAssociation(Keys.visitorTokenKey())).filter(isInstallKey);
         if (keys.length === 0) {
-            await persis.createWithAssociation({ key: randomBytes(32).toString('hex'), at: Date.now() }, INSTALL_KEY);
-            keys = (await reader.readByAssociation(INSTALL_KEY)) as InstallKey[];
+            const created: InstallKey = { record: RecordKind.VisitorTokenKey, key: randomBytes(32).toString('hex'), at: Date.now() };
+            await persis.createWithAssociations(created, associationsOf.visitorTokenKey());
+            keys = (await reader.readByAssociation(Keys.visitorTokenKey())).filter(isInstallKey);
         }
         return keys.reduce((a, b) => (b.at < a.at || (b.at === a.at && b.key < a.key) ? b : a)).key;
     }

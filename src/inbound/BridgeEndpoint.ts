@@ -3,6 +3,7 @@ import { ApiEndpoint, type IApiEndpointInfo, type IApiRequest, type IApiResponse
 import type { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
 import type { BridgeServices } from '../BridgeServices';
+import { errorText } from '../lib/log';
 import type { BridgeConfig } from '../settings/BridgeConfig';
 import { checkAuthorization } from './auth';
 import { authErrorResponse, errorResponse } from './responses';
@@ -150,7 +151,7 @@ export abstract class BridgeEndpoint extends ApiEndpoint {
             return await handler.call(this, { request, read, modify, http, persis, config, services: this.services });
         } catch (error) {
             // Log the failure, never the request (it may carry secrets or health data).
-            this.services.log(`Endpoint ${this.path} failed: ${error instanceof Error ? error.message : String(error)}`);
+            this.services.logger.error(`Endpoint ${this.path} failed: ${errorText(error)}`);
             return errorResponse('internal_error', 'The bridge could not complete the request; it was logged for the admin.');
         }
     }

@@ -1,13 +1,10 @@
 import type { IHttp, IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
+import { ATTACHMENT_FETCH_TIMEOUT_MS, MAX_MEDIA_BYTES, MIN_ATTACHMENT_FETCH_MS } from '../lib/limits';
+import { errorText, type Logger } from '../lib/log';
 import { contentTypeFromName, fileNameFromUrl } from '../lib/media';
-import type { InboundAttachment } from './payloads';
-
-/** Largest file fetched from a contact's attachment URL (RapidPro itself caps media at 25 MB). */
-export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
-const ATTACHMENT_TIMEOUT_MS = 8000;
-const MIN_FETCH_MS = 1000;
+import type { InboundAttachment } from './payloads/types';
 
 function describeLocation(location: { lat: number; lng: number }): string {
     const { lat, lng } = location;
@@ -56,7 +53,7 @@ export class ContactRoomPoster {
         private readonly read: IRead,
         private readonly modify: IModify,
         private readonly http: IHttp,
-        private readonly log: (m: string) => void,
+        private readonly logger: Logger,
     ) {}
 
     /**
@@ -100,7 +97,7 @@ export class ContactRoomPoster {
             }
         } catch (error) {
             // The text is posted; only where it landed is unknown. Counting it as not posted would double it.
-            this.log(`Could not read back contact message ${id}: ${error instanceof Error ? error.message : String(error)}`);
+            this.logger.warn(`Could not read back contact message ${id}: ${errorText(error)}`);
         }
     }
 
@@ -111,8 +108,9 @@ export class ContactRoomPoster {
         deadline: number,
     ): Promise<void> {
         const remaining = deadline - Date.now();
-        if (remaining >= MIN_FETCH_MS && (await this.isOpen(outcome.room))) {
-            const uploadedId = await this.uploadAttachment(outcome.room, visitor, attachment, Math.min(ATTACHMENT_TIMEOUT_MS, remaining));
+        if (remaining >= MIN_ATTACHMENT_FETCH_MS && (await this.isOpen(outcome.room))) {
+            const timeoutMs = Math.min(ATTACHMENT_FETCH_TIMEOUT_MS, remaining);
+            const uploadedId = await this.uploadAttachment(outcome.room, visitor, attachment, timeoutMs);
             // A file uploaded as the room closed may have been stored with no message: send its link too.
             if (uploadedId && (await this.isOpen(outcome.room))) {
                 outcome.messageIds.push(uploadedId);
@@ -156,7 +154,7 @@ export class ContactRoomPoster {
             const response = await this.http.get(attachment.url, { encoding: null, timeout: timeoutMs });
             const body = response.content as unknown;
             if (response.statusCode < 200 || response.statusCode >= 300 || !body) {
-                this.log(`Attachment not fetched (HTTP ${response.statusCode}); posting its link`);
+                this.logger.warn(`Attachment not fetched (HTTP ${response.statusCode}); posting its link`);
                 return undefined;
             }
             const bytes = Buffer.isBuffer(body)
@@ -164,13 +162,13 @@ export class ContactRoomPoster {
                 : typeof body === 'string'
                   ? Buffer.from(body, 'binary')
                   : Buffer.from(body as Uint8Array);
-            if (bytes.length === 0 || bytes.length > MAX_ATTACHMENT_BYTES) {
-                this.log(`Attachment of ${bytes.length} bytes not uploaded; posting its link`);
+            if (bytes.length === 0 || bytes.length > MAX_MEDIA_BYTES) {
+                this.logger.warn(`Attachment of ${bytes.length} bytes not uploaded; posting its link`);
                 return undefined;
             }
             const maxFileSize = await this.serverMaxFileSize();
             if (maxFileSize !== undefined && bytes.length > maxFileSize) {
-                this.log(`Attachment of ${bytes.length} bytes is over the server's file size limit; posting its link`);
+                this.logger.warn(`Attachment of ${bytes.length} bytes is over the server's file size limit; posting its link`);
                 return undefined;
             }
             const headers = response.headers || {};
@@ -186,7 +184,7 @@ export class ContactRoomPoster {
             return upload?.id ? upload.id : undefined;
         } catch (_error) {
             // No URL or error text in the log: media URLs may be signed. Refusals (size, type) end here too.
-            this.log('Attachment not fetched or not uploaded; posting its link');
+            this.logger.warn('Attachment not fetched or not uploaded; posting its link');
             return undefined;
         }
     }

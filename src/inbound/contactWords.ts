@@ -4,7 +4,8 @@ import { type Conversation, ConversationStore, type SeenMessages } from '../doma
 import type { EndpointContext } from './BridgeEndpoint';
 import { ContactRoomPoster, contactItems } from './ContactRoomPoster';
 import { adoptRoom } from './conversationOpening';
-import type { InboundAttachment } from './payloads';
+import { errorText } from '../lib/log';
+import type { InboundAttachment } from './payloads/types';
 
 export interface ContactWords {
     /** De-duplication id (Idempotency-Key, message_id, input.uuid); without one a retry posts again. */
@@ -43,7 +44,7 @@ export async function postContactWords(
         return { kind: 'duplicate', room: open.room, roomMessageId: earlier.roomMessageId || null };
     }
     const skip = earlier && earlier.posted !== undefined ? earlier.posted : 0;
-    const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.log);
+    const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.logger);
     const posted = await poster.post(open.room, visitor, items, deadline, skip);
 
     let conversation = open.conversation;
@@ -51,7 +52,8 @@ export async function postContactWords(
         try {
             conversation = await adoptRoom(ctx, conversation, posted.movedTo);
         } catch (error) {
-            ctx.services.log(`Room ${posted.movedTo.id} not adopted: ${error instanceof Error ? error.message : String(error)}`);
+            // Agents' replies in that room would not reach the contact.
+            ctx.services.logger.error(`Room ${posted.movedTo.id} not adopted: ${errorText(error)}`);
         }
     }
     const firstMessageId = posted.messageIds[0] || earlier?.roomMessageId || null;
@@ -61,7 +63,9 @@ export async function postContactWords(
     }
     if (posted.error) {
         const what = posted.posted === 0 ? 'nothing' : `${posted.posted} of ${items.length} parts`;
-        ctx.services.log(`Contact message refused by Rocket.Chat in room ${posted.room.id} (${what} posted): ${errorOf(posted.error)}`);
+        ctx.services.logger.warn(
+            `Contact message refused by Rocket.Chat in room ${posted.room.id} (${what} posted): ${errorText(posted.error)}`,
+        );
     }
     return {
         kind: posted.error ? 'failed' : 'posted',
@@ -71,8 +75,4 @@ export async function postContactWords(
         attachmentsAsLinks: posted.attachmentsAsLinks,
         error: posted.error,
     };
-}
-
-function errorOf(error: unknown): string {
-    return error instanceof Error ? error.message : String(error);
 }

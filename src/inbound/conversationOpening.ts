@@ -1,8 +1,9 @@
 import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
 import { type Conversation, ConversationStore } from '../domain/ConversationStore';
-import type { OutboundDraft } from '../domain/DeliveryQueue';
-import { renderNotice } from '../lib/notices';
+import { stageDrafts } from '../domain/lifecycleStages';
+import type { OutboundDraft } from '../domain/outboxItems';
+import { errorText } from '../lib/log';
 import type { BridgeConfig } from '../settings/BridgeConfig';
 import type { EndpointContext } from './BridgeEndpoint';
 import { agentName, departmentName } from './openConversation';
@@ -14,26 +15,11 @@ export function openingDrafts(
     room: ILivechatRoom,
     conversation: Conversation,
 ): OutboundDraft[] {
-    const drafts: OutboundDraft[] = [];
     const agent = agentName(room) || undefined;
     const department = departmentName(room, conversation) || undefined;
-    const notice = agent
-        ? renderNotice('assigned', language, config.notices.assigned, { agent, department }, config.defaultLanguage)
-        : renderNotice('queued', language, config.notices.queued, { department }, config.defaultLanguage);
-    if (notice) {
-        drafts.push({ kind: 'message', text: notice, summary: `the "${agent ? 'agent assigned' : 'queued'}" notice` });
-    }
-    const fields: Record<string, string> = {};
-    if (config.statusField) {
-        fields[config.statusField] = agent ? 'open' : 'queued';
-    }
-    if (config.roomField) {
-        fields[config.roomField] = room.id;
-    }
-    if (Object.keys(fields).length > 0) {
-        drafts.push({ kind: 'contact_fields', fields, summary: 'the contact fields' });
-    }
-    return drafts;
+    return agent
+        ? stageDrafts(config, 'assigned', { language, variables: { agent, department }, roomField: room.id })
+        : stageDrafts(config, 'queued', { language, variables: { department }, roomField: room.id });
 }
 
 /**
@@ -56,18 +42,19 @@ export async function adoptRoom(ctx: EndpointContext, previous: Conversation, ro
         outboxBacklog: await services.queue.hasPending(read, previous.contactUuid),
     };
     await store.save(conversation);
-    services.log(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
+    services.logger.info(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
     try {
         await services.notifier.postNote(
             ctx,
             fresh,
             [
-                `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, so Rocket.Chat opened this one.`,
+                `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, ` +
+                    'so Rocket.Chat opened this one.',
                 'The bridge carries on here: replies in this room reach the contact through RapidPro.',
             ].join('\n'),
         );
     } catch (error) {
-        services.log(`Note for the adopted room ${room.id} not posted: ${error instanceof Error ? error.message : String(error)}`);
+        services.logger.warn(`Note for the adopted room ${room.id} not posted: ${errorText(error)}`);
     }
     await services.queue.enqueue(
         await services.deliveryContext(read, modify, ctx.http, persis),

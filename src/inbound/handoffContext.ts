@@ -1,13 +1,10 @@
 import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { RapidProClient } from '../domain/RapidProClient';
 import { formatHandoffSummary, formatTranscript } from '../lib/agentContext';
+import { HISTORY_TIMEOUT_MS, HISTORY_WINDOW_MS } from '../lib/limits';
+import { errorText } from '../lib/log';
 import type { EndpointContext } from './BridgeEndpoint';
-import type { HandoffRequest } from './payloads';
-import { errorText } from './serverRefusals';
-
-const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
-const HISTORY_TIMEOUT_MS = 4000;
+import type { HandoffRequest } from './payloads/types';
 
 /**
  * What the agent needs before answering, in separate steps: the bot's results, the custom fields,
@@ -28,7 +25,7 @@ export async function postAgentContext(
             await work();
         } catch (error) {
             missing.push(what);
-            services.log(`Handoff step "${what}" failed in room ${room.id}: ${errorText(error)}`);
+            services.logger.warn(`Handoff step "${what}" failed in room ${room.id}: ${errorText(error)}`);
         }
     };
 
@@ -88,21 +85,17 @@ async function setCustomFields(ctx: EndpointContext, visitor: IVisitor, fields: 
             }
         } catch (error) {
             refused.push(key);
-            ctx.services.log(`Custom field "${key}" not set: ${errorText(error)}`);
+            ctx.services.logger.warn(`Custom field "${key}" not set: ${errorText(error)}`);
         }
     }
     return refused;
 }
 
 async function transcript(ctx: EndpointContext, contactUuid: string): Promise<string> {
-    if (!ctx.config.rapidProUrl || !ctx.config.rapidProToken) {
+    const client = ctx.services.rapidPro.clientFor(ctx.http, ctx.config, { timeoutCapMs: HISTORY_TIMEOUT_MS });
+    if (!client) {
         return '_The bot conversation is not available: RapidPro is not configured._';
     }
-    const client = new RapidProClient(ctx.http, {
-        baseUrl: ctx.config.rapidProUrl,
-        token: ctx.config.rapidProToken,
-        timeoutMs: Math.min(ctx.config.requestTimeoutMs, HISTORY_TIMEOUT_MS),
-    });
     const outcome = await client.listMessages(contactUuid, new Date(Date.now() - HISTORY_WINDOW_MS));
     if (outcome.kind !== 'ok') {
         return `_The bot conversation could not be fetched from RapidPro (${outcome.reason})._`;

@@ -2,7 +2,7 @@ import type { IDepartment, IVisitor } from '@rocket.chat/apps-engine/definition/
 
 import { phoneFromUrn } from '../lib/urn';
 import type { EndpointContext } from './BridgeEndpoint';
-import type { HandoffRequest } from './payloads';
+import type { HandoffRequest } from './payloads/types';
 
 /**
  * The livechat visitor of a RapidPro contact, found by the token derived from the contact uuid.
@@ -39,7 +39,9 @@ export async function findOrCreateVisitor(
     let visitor = await creator.createAndReturnVisitor(wanted);
     if (visitor && visitor.token !== token && wanted.phone) {
         // Another contact registered this phone in the meantime: register ours without it.
-        ctx.services.log('A visitor with the same phone number appeared during the handoff; registering the contact without the phone');
+        ctx.services.logger.warn(
+            'A visitor with the same phone number appeared during the handoff; registering the contact without the phone',
+        );
         visitor = await creator.createAndReturnVisitor({ ...wanted, phone: undefined } as IVisitor);
     }
     if (!visitor || visitor.token !== token) {

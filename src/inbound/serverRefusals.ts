@@ -1,6 +1,9 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
+import { errorText } from '../lib/log';
 import { type ErrorCode, errorResponse } from './responses';
+
+export { errorText } from '../lib/log';
 
 /**
  * Rocket.Chat answers a refused bridge call with an error whose message carries a code
@@ -33,10 +36,6 @@ const PATTERNS: Array<[RegExp, Refusal]> = [
     [/room-onHold/i, 'on_hold'],
     [/E11000|duplicate key/i, 'duplicate_room'],
 ];
-
-export function errorText(error: unknown): string {
-    return error instanceof Error ? error.message : String(error);
-}
 
 export function classifyRefusal(error: unknown): Refusal {
     const text = errorText(error);

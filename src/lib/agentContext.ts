@@ -1,5 +1,12 @@
-import type { FlowResult } from '../inbound/payloads';
 import { describeUrn } from './urn';
+
+/** One result a RapidPro flow collected (`results` of the webhook body), as the agent sees it. */
+export interface FlowResult {
+    key: string;
+    name: string;
+    value: string;
+    category?: string;
+}
 
 export interface HandoffSummaryInput {
     contactName?: string;

@@ -1,5 +1,7 @@
+import { MAX_MEDIA_BYTES } from './limits';
+
 /** What RapidPro's media.json accepts (RapidPro source: temba/msgs/models.py Media). */
-export const RAPIDPRO_MAX_MEDIA_BYTES = 25 * 1024 * 1024;
+export const RAPIDPRO_MAX_MEDIA_BYTES = MAX_MEDIA_BYTES;
 
 const ALLOWED_IMAGES = ['image/apng', 'image/avif', 'image/gif', 'image/jpeg', 'image/png', 'image/webp'];
 

@@ -2,7 +2,7 @@ import { type NoticeLocale, recognizeLocale, toNoticeLocale } from './languages'
 
 export type NoticeKind = 'queued' | 'assigned' | 'transferred' | 'closed';
 
-type NoticeTexts = Record<NoticeKind, string> & { correction: string; transferredToAgent: string };
+type NoticeTexts = Record<NoticeKind, string> & { correction: string };
 
 /** Built-in texts sent to the contact, by the contact's language. */
 const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
@@ -10,7 +10,6 @@ const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
         queued: 'Thank you. You are in the queue; an agent will be with you shortly.',
         assigned: '{agent} has joined the conversation.',
         transferred: 'Your conversation has been transferred to {department}. Please wait a moment.',
-        transferredToAgent: 'Your conversation has been transferred to {agent}.',
         closed: 'The conversation with our team has ended. Thank you for writing to us.',
         correction: 'Correction:',
     },
@@ -18,7 +17,6 @@ const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
         queued: 'Obrigado. Você está na fila; um atendente falará com você em breve.',
         assigned: '{agent} entrou na conversa.',
         transferred: 'Sua conversa foi transferida para {department}. Aguarde um momento, por favor.',
-        transferredToAgent: 'Sua conversa foi transferida para {agent}.',
         closed: 'A conversa com a nossa equipe foi encerrada. Obrigado por nos escrever.',
         correction: 'Correção:',
     },
@@ -26,7 +24,6 @@ const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
         queued: 'Gracias. Está en la cola; un agente le atenderá en breve.',
         assigned: '{agent} se ha unido a la conversación.',
         transferred: 'Su conversación ha sido transferida a {department}. Espere un momento, por favor.',
-        transferredToAgent: 'Su conversación ha sido transferida a {agent}.',
         closed: 'La conversación con nuestro equipo ha terminado. Gracias por escribirnos.',
         correction: 'Corrección:',
     },
@@ -34,7 +31,6 @@ const BUILT_IN: Record<NoticeLocale, NoticeTexts> = {
         queued: "Merci. Vous êtes dans la file d'attente ; un agent va vous répondre sous peu.",
         assigned: '{agent} a rejoint la conversation.',
         transferred: 'Votre conversation a été transférée à {department}. Merci de patienter.',
-        transferredToAgent: 'Votre conversation a été transférée à {agent}.',
         closed: 'La conversation avec notre équipe est terminée. Merci de nous avoir écrit.',
         correction: 'Correction :',
     },
@@ -98,11 +94,7 @@ export function renderNotice(
     }
     const locale = toNoticeLocale(language, toNoticeLocale(defaultLanguage));
     const custom = overrideFor(override, locale);
-    let template = custom !== undefined ? custom : BUILT_IN[locale][kind];
-    if (custom === undefined && kind === 'transferred' && !variables.department && variables.agent) {
-        template = BUILT_IN[locale].transferredToAgent;
-    }
-    return fillTemplate(template, variables);
+    return fillTemplate(custom !== undefined ? custom : BUILT_IN[locale][kind], variables);
 }
 
 export function correctionPrefix(language: string | null | undefined, defaultLanguage?: string): string {

@@ -1,10 +1,9 @@
 import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
-import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
 import type { BridgeServices } from '../BridgeServices';
 import { type Conversation, ConversationStore } from '../domain/ConversationStore';
-import type { AgentFile } from '../domain/DeliveryQueue';
+import type { AgentFile } from '../domain/outboxItems';
 import { contentTypeFromName } from '../lib/media';
 import { correctionPrefix } from '../lib/notices';
 import { agentMessageDrafts } from './agentDrafts';
@@ -58,18 +57,11 @@ export class AgentMessageHandler {
             return;
         }
         // Rocket.Chat may report the same edit more than once: send each edit once.
-        const editKey = [
-            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`),
-            new RocketChatAssociationRecord(
-                RocketChatAssociationModel.MISC,
-                `edit:${message.id}:${new Date(message.editedAt as Date).getTime()}`,
-            ),
-        ];
-        const seen = await read.getPersistenceReader().readByAssociation(editKey[1]);
-        if (seen.length > 0) {
+        const store = new ConversationStore(read.getPersistenceReader(), persis);
+        const editedAt = new Date(message.editedAt as Date).getTime();
+        if (!(await store.markEditSent(conversation.contactUuid, message.id as string, editedAt))) {
             return;
         }
-        await persis.updateByAssociations(editKey, { messageId: message.id, at: Date.now() }, true);
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, {

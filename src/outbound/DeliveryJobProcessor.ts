@@ -3,6 +3,8 @@ import { type IJobContext, type IProcessor, StartupType } from '@rocket.chat/app
 
 import type { BridgeServices } from '../BridgeServices';
 import { DRAIN_PROCESSOR_ID } from '../domain/DeliveryQueue';
+import { SWEEP_BUDGET_MS, SWEEP_CONTACT_BUDGET_MS } from '../lib/limits';
+import { errorText } from '../lib/log';
 
 export const SWEEP_PROCESSOR_ID = 'rapidpro-outbox-sweep';
 
@@ -38,21 +40,18 @@ export class OutboxSweepProcessor implements IProcessor {
         if (contacts.length === 0) {
             return;
         }
+        this.services.logger.debug(`Outbox sweep: calls of ${contacts.length} contact(s) are due with no job waiting`);
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const started = Date.now();
         for (const contactUuid of contacts) {
-            if (Date.now() - started > 3000) {
+            if (Date.now() - started > SWEEP_BUDGET_MS) {
                 break; // the next sweep continues; one call must end within Rocket.Chat's 30 s
             }
             try {
-                await this.services.queue.drain(ctx, contactUuid, { budgetMs: 1000 });
+                await this.services.queue.drain(ctx, contactUuid, { budgetMs: SWEEP_CONTACT_BUDGET_MS });
             } catch (error) {
-                this.services.log(`Outbox sweep: a contact's calls failed to send (${errorMessage(error)}); the next sweep retries`);
+                this.services.logger.warn(`Outbox sweep: a contact's calls failed to send (${errorText(error)}); the next sweep retries`);
             }
         }
     }
-}
-
-function errorMessage(error: unknown): string {
-    return error instanceof Error ? error.message : String(error);
 }

@@ -6,15 +6,12 @@ import type {
     ILivechatTransferEventContext,
 } from '@rocket.chat/apps-engine/definition/livechat';
 import type { IUser } from '@rocket.chat/apps-engine/definition/users';
-import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
 import type { BridgeServices } from '../BridgeServices';
 import { ConversationStore } from '../domain/ConversationStore';
-import type { OutboundDraft } from '../domain/DeliveryQueue';
-import { renderNotice } from '../lib/notices';
-
-/** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
-const WAITING_NOTICE_WINDOW_MS = 10000;
+import { stageDrafts } from '../domain/lifecycleStages';
+import type { OutboundDraft } from '../domain/outboxItems';
+import { WAITING_NOTICE_WINDOW_MS } from '../lib/limits';
 
 function nameOfUser(user: IUser | undefined): string | undefined {
     return user ? user.name || user.username : undefined;
@@ -56,24 +53,11 @@ export class LivechatLifecycleHandler {
         }
         await store.save({ ...conversation, announcedAgentId: context.agent.id });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        const { config } = ctx;
-        const drafts: OutboundDraft[] = [];
-        const notice = renderNotice(
-            'assigned',
-            conversation.language,
-            config.notices.assigned,
-            {
-                agent: nameOfUser(context.agent),
-                department: conversation.departmentName,
-            },
-            config.defaultLanguage,
-        );
-        if (notice) {
-            drafts.push({ kind: 'message', text: notice, summary: 'the "agent assigned" notice' });
-        }
-        if (config.statusField) {
-            drafts.push({ kind: 'contact_fields', fields: { [config.statusField]: 'open' }, summary: 'the contact status field' });
-        }
+        this.services.logger.info(`Lifecycle: an agent took room ${conversation.roomId}`);
+        const drafts = stageDrafts(ctx.config, 'assigned', {
+            language: conversation.language,
+            variables: { agent: nameOfUser(context.agent), department: conversation.departmentName },
+        });
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
@@ -121,22 +105,11 @@ export class LivechatLifecycleHandler {
             waitingNoticeAt: Date.now(),
         });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        const drafts: OutboundDraft[] = [];
-        const notice = renderNotice(
-            'transferred',
-            conversation.language,
-            ctx.config.notices.transferred,
-            {
-                department: toDepartment.name || toDepartment.id,
-            },
-            ctx.config.defaultLanguage,
-        );
-        if (notice) {
-            drafts.push({ kind: 'message', text: notice, summary: 'the "transferred" notice' });
-        }
-        if (waiting && ctx.config.statusField) {
-            drafts.push({ kind: 'contact_fields', fields: { [ctx.config.statusField]: 'queued' }, summary: 'the contact status field' });
-        }
+        this.services.logger.info(`Lifecycle: room ${conversation.roomId} moved to department ${toDepartment.id}`);
+        const drafts = stageDrafts(ctx.config, waiting ? 'transferred_to_queue' : 'transferred', {
+            language: conversation.language,
+            variables: { department: toDepartment.name || toDepartment.id },
+        });
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
@@ -172,24 +145,12 @@ export class LivechatLifecycleHandler {
         }
         await store.save({ ...conversation, announcedAgentId: undefined, waitingNoticeAt: Date.now() });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
-        const drafts: OutboundDraft[] = [];
-        const notice = toldJustNow
-            ? undefined
-            : renderNotice(
-                  'queued',
-                  conversation.language,
-                  ctx.config.notices.queued,
-                  {
-                      department: conversation.departmentName,
-                  },
-                  ctx.config.defaultLanguage,
-              );
-        if (notice) {
-            drafts.push({ kind: 'message', text: notice, summary: 'the "queued" notice' });
-        }
-        if (ctx.config.statusField) {
-            drafts.push({ kind: 'contact_fields', fields: { [ctx.config.statusField]: 'queued' }, summary: 'the contact status field' });
-        }
+        this.services.logger.info(`Lifecycle: room ${conversation.roomId} waits for an agent again`);
+        const drafts = stageDrafts(ctx.config, 'queued', {
+            language: conversation.language,
+            variables: { department: conversation.departmentName },
+            notify: !toldJustNow,
+        });
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
@@ -210,32 +171,12 @@ export class LivechatLifecycleHandler {
         const { config } = ctx;
         // When the contact's flow closed the chat (POST close), the bot already has the contact.
         const closedByContact = room.closer === 'visitor';
-        const drafts: OutboundDraft[] = [];
-        if (!closedByContact) {
-            const notice = renderNotice(
-                'closed',
-                conversation.language,
-                config.notices.closed,
-                {
-                    agent: nameOfUser(room.servedBy),
-                    department: conversation.departmentName,
-                },
-                config.defaultLanguage,
-            );
-            if (notice) {
-                drafts.push({ kind: 'message', text: notice, summary: 'the "closed" notice' });
-            }
-        }
-        const fields: Record<string, string> = {};
-        if (config.statusField) {
-            fields[config.statusField] = 'closed';
-        }
-        if (config.roomField) {
-            fields[config.roomField] = '';
-        }
-        if (Object.keys(fields).length > 0) {
-            drafts.push({ kind: 'contact_fields', fields, summary: 'the contact fields' });
-        }
+        const drafts: OutboundDraft[] = stageDrafts(config, 'closed', {
+            language: conversation.language,
+            variables: { agent: nameOfUser(room.servedBy), department: conversation.departmentName },
+            notify: !closedByContact,
+            roomField: '', // cleared
+        });
         if (config.closeFlowUuid && !closedByContact) {
             const closedAt = room.closedAt ? new Date(room.closedAt).getTime() : Date.now();
             drafts.push({
@@ -254,10 +195,9 @@ export class LivechatLifecycleHandler {
         // Forget the chat before its notices go out, so a handoff right after the close opens a new
         // room; the conversation record last, as a new chat can start as soon as it is gone.
         await store.forgetSeenMessages(conversation.contactUuid);
-        await persis.removeByAssociation(
-            new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `edits:${conversation.contactUuid}`),
-        );
+        await store.forgetSentEdits(conversation.contactUuid);
         await store.remove(conversation);
+        this.services.logger.info(`Lifecycle: room ${room.id} closed (by ${room.closer || 'agent'}); the bridge forgot it`);
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 }

@@ -1,3 +1,4 @@
+import { MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, SETTINGS_MAX_AGE_MS } from '../lib/limits';
 import {
     DEFAULT_MAX_TEXT_LENGTH,
     DEFAULT_REQUEST_TIMEOUT_MS,
@@ -80,7 +81,9 @@ export function parseBridgeConfig(values: Partial<Record<SettingIdValue, unknown
         defaultLanguage: str(values[SettingId.DefaultLanguage]) || 'eng',
         retryMaxAgeMs: num(values[SettingId.RetryMaxAgeHours], DEFAULT_RETRY_MAX_AGE_HOURS, 0.01, 24 * 30) * 3600 * 1000,
         // At most 10 s: an attempt may make two requests inside Rocket.Chat's 30 s per call.
-        requestTimeoutMs: Math.floor(num(values[SettingId.RequestTimeoutMs], DEFAULT_REQUEST_TIMEOUT_MS, 500, 10000)),
+        requestTimeoutMs: Math.floor(
+            num(values[SettingId.RequestTimeoutMs], DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
+        ),
     };
 }
 
@@ -103,7 +106,7 @@ export class BridgeConfigCache {
     private generation = 0;
 
     constructor(
-        private readonly maxAgeMs = 60000,
+        private readonly maxAgeMs = SETTINGS_MAX_AGE_MS,
         private readonly now: () => number = Date.now,
     ) {}
 

@@ -1,6 +1,8 @@
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import { SettingType } from '@rocket.chat/apps-engine/definition/settings/SettingType';
 
+import { MAX_REQUEST_TIMEOUT_MS } from '../lib/limits';
+
 /** Setting ids are part of the product contract: admins script them through Rocket.Chat's REST API. */
 export const SettingId = {
     RapidProUrl: 'rapidpro_url',
@@ -27,7 +29,7 @@ export type SettingIdValue = (typeof SettingId)[keyof typeof SettingId];
 
 export const DEFAULT_MAX_TEXT_LENGTH = 4096;
 export const DEFAULT_RETRY_MAX_AGE_HOURS = 24;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = MAX_REQUEST_TIMEOUT_MS;
 
 function setting(id: SettingIdValue, type: SettingType, packageValue: unknown, section: string, extra: Partial<ISetting> = {}): ISetting {
     return {

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 
-import { EngineHost, probeAppZip, trivialAppZip } from '../engine';
+import { EngineHost, probeAppZip, trivialAppZip } from '../../harness/engine';
 
 /**
- * Self-test of the engine harness (test/engine) with the trivial fixture app: the real Apps-Engine
+ * Self-test of the engine harness (harness/) with the trivial fixture app: the real Apps-Engine
  * loads the packaged zip in Deno, permission checks are on, API calls / message events / scheduler
  * jobs reach the app, the HTTP front serves it.
  */
@@ -203,7 +203,7 @@ describe('engine harness self-test (other grants)', () => {
 });
 
 /**
- * The emulation seen from app code (test/engine/fixtures/probe-app): the bridges the RapidPro Bridge
+ * The emulation seen from app code (harness/fixtures/probe-app): the bridges the RapidPro Bridge
  * relies on, called from inside the Deno runtime.
  */
 describe('Rocket.Chat emulation seen from app code (probe app)', () => {
@@ -214,8 +214,10 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
 
     const op = async (args: Record<string, unknown>) => {
         const res = await host.callApi({ path: 'op', body: args });
+        // biome-ignore lint/suspicious/noExplicitAny: probe op results are untyped JSON
         return res.body as { result?: any; error?: string };
     };
+    // biome-ignore lint/suspicious/noExplicitAny: probe op results are untyped JSON
     const events = async () => (await host.callApi({ path: 'events' })).body.events as Array<Record<string, any>>;
 
     beforeAll(async () => {
@@ -344,25 +346,28 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
         ]);
     });
 
-    it('messages: visitor, app and agent messages all fire IPostMessageSent; a visitor message into a closed room opens a new room', async () => {
-        const [room] = host.rc.openRoomsOf('contact-1');
-        const visitorMsg = await op({ op: 'visitorMessage', token: 'contact-1', roomId: room._id, text: 'hi from the contact' });
-        const appMsg = await op({ op: 'appMessage', roomId: room._id, text: 'note from the app' });
-        const agentMsg = await host.rc.agentSendMessage(room._id, 'alice', 'hello, I am Alice');
-        const sent = (await events()).filter((e) => e.event === 'IPostMessageSent');
-        expect(sent.find((e) => e.id === visitorMsg.result)).toMatchObject({ sender: 'guest-1', token: 'contact-1', roomIsOpen: true });
-        expect(sent.find((e) => e.id === appMsg.result)).toMatchObject({ sender: 'harness-probe-app.bot', token: null });
-        expect(sent.find((e) => e.id === agentMsg._id)).toMatchObject({ sender: 'alice', token: null });
+    it(
+        'messages: visitor, app and agent messages all fire IPostMessageSent; ' + 'a visitor message into a closed room opens a new room',
+        async () => {
+            const [room] = host.rc.openRoomsOf('contact-1');
+            const visitorMsg = await op({ op: 'visitorMessage', token: 'contact-1', roomId: room._id, text: 'hi from the contact' });
+            const appMsg = await op({ op: 'appMessage', roomId: room._id, text: 'note from the app' });
+            const agentMsg = await host.rc.agentSendMessage(room._id, 'alice', 'hello, I am Alice');
+            const sent = (await events()).filter((e) => e.event === 'IPostMessageSent');
+            expect(sent.find((e) => e.id === visitorMsg.result)).toMatchObject({ sender: 'guest-1', token: 'contact-1', roomIsOpen: true });
+            expect(sent.find((e) => e.id === appMsg.result)).toMatchObject({ sender: 'harness-probe-app.bot', token: null });
+            expect(sent.find((e) => e.id === agentMsg._id)).toMatchObject({ sender: 'alice', token: null });
 
-        expect((await op({ op: 'close', roomId: room._id, comment: 'done' })).result).toBe(true);
-        expect(host.rc.room(room._id)).toMatchObject({ closer: 'visitor', closeComment: 'done' });
-        expect(host.rc.room(room._id)!.open).toBeUndefined();
-        expect((await op({ op: 'close', roomId: room._id })).error).toBe('error-room-closed');
-        const late = await op({ op: 'visitorMessage', token: 'contact-1', roomId: room._id, text: 'are you there?' });
-        const stored = host.rc.messagesById.get(late.result)!;
-        expect(stored.rid).not.toBe(room._id);
-        expect(host.rc.room(stored.rid)).toMatchObject({ open: true, servedBy: { username: 'alice' } });
-    });
+            expect((await op({ op: 'close', roomId: room._id, comment: 'done' })).result).toBe(true);
+            expect(host.rc.room(room._id)).toMatchObject({ closer: 'visitor', closeComment: 'done' });
+            expect(host.rc.room(room._id)!.open).toBeUndefined();
+            expect((await op({ op: 'close', roomId: room._id })).error).toBe('error-room-closed');
+            const late = await op({ op: 'visitorMessage', token: 'contact-1', roomId: room._id, text: 'are you there?' });
+            const stored = host.rc.messagesById.get(late.result)!;
+            expect(stored.rid).not.toBe(room._id);
+            expect(host.rc.room(stored.rid)).toMatchObject({ open: true, servedBy: { username: 'alice' } });
+        },
+    );
 
     it('uploads: visitor and app uploads become file messages; the app reads files back as Buffers', async () => {
         const [room] = host.rc.openRoomsOf('contact-1');
@@ -470,6 +475,7 @@ describe('manual routing and the agent UI', () => {
             await host.rc.takeRoom(room.id, 'sam');
             await host.rc.agentClose(room.id, 'sam', 'resolved');
 
+            // biome-ignore lint/suspicious/noExplicitAny: probe op results are untyped JSON
             const evs = ((await host.callApi({ path: 'events' })).body.events as Array<Record<string, any>>).map((e) => [
                 e.event,
                 e.agent ?? (e.type || e.text) ?? e.closer,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import { type ApiResult, buildApiRequest, parseQueryString } from '../engine';
+import { type ApiResult, buildApiRequest, parseQueryString } from '../../harness/engine';
 import * as A from './support/arbitraries';
 import { type BridgeRig, SECRET, startBridge } from './support/rig';
 
@@ -12,7 +12,7 @@ import { type BridgeRig, SECRET, startBridge } from './support/rig';
  * - the answer is < 500;
  * - it is the app's JSON `{"status": <code>, "error": <sentence>}` (400), except where Rocket.Chat answers
  *   by itself without calling the app (invalid JSON / JSON scalars: 400 page, bodies over 100 kB: 413
- *   page; predicted with test/engine/apiRequest.ts and compared byte for byte);
+ *   page; predicted with harness/engine/apiRequest.ts and compared byte for byte);
  * - nothing happens: no room, no message, no visitor, no upload, no app event, no RapidPro request, the
  *   open rooms of the "anchor" contacts (which a bad message/close/transfer would touch) are unchanged;
  * - when exactly one field is at fault, `error` names it.
@@ -593,7 +593,8 @@ afterAll(async () => {
                 .map(([s, n]) => `${s}x${n}`)
                 .join(' ');
             return (
-                `${path.padEnd(19)} ${String(t.calls).padStart(5)} calls (bad ${t.bad}, valid ${t.valid}, other methods ${t.method}), 5xx: ${t.fivexx} (from bad bodies: ${t.fivexxBad}), ` +
+                `${path.padEnd(19)} ${String(t.calls).padStart(5)} calls (bad ${t.bad}, valid ${t.valid}, ` +
+                `other methods ${t.method}), 5xx: ${t.fivexx} (from bad bodies: ${t.fivexxBad}), ` +
                 `statuses ${statuses}, ${(t.ms / Math.max(1, t.calls)).toFixed(2)} ms/call`
             );
         });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import type { RcMessage } from '../engine/rc/types';
+import type { RcMessage } from '../../harness/rocketchat/types';
 import { startFileServer } from './support/fileServer';
 import { type BridgeRig, type Contact, startBridge } from './support/rig';
 
@@ -85,15 +85,18 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         expect(all.indexOf(posts[0])).toBeGreaterThan(all.indexOf(notes[notes.length - 1]));
     }
 
-    it('splits a summary and a transcript far over 5000 characters into ordered notes; the first text and files arrive after them', async () => {
-        const contact = rig.newContact();
-        const body = longHandoff(contact);
-        const res = await rig.call('handoff', body);
-        expect(res.status).toBe(200);
-        expect(res.body.status).toBe('queued');
-        checkEverythingArrived(res.body.room_id, 5000);
-        expect(rig.host.logText()).not.toContain('error-message-size-exceeded');
-    });
+    it(
+        'splits a summary and a transcript far over 5000 characters ' + 'into ordered notes; the first text and files arrive after them',
+        async () => {
+            const contact = rig.newContact();
+            const body = longHandoff(contact);
+            const res = await rig.call('handoff', body);
+            expect(res.status).toBe(200);
+            expect(res.body.status).toBe('queued');
+            checkEverythingArrived(res.body.room_id, 5000);
+            expect(rig.host.logText()).not.toContain('error-message-size-exceeded');
+        },
+    );
 
     it('the same with the server limit lowered to 300 characters', async () => {
         rc().setServerSetting('Message_MaxAllowedSize', 300);

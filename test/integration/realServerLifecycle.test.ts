@@ -146,48 +146,54 @@ describe('custom fields and jobs on a strict server', () => {
         await rig?.stop();
     });
 
-    it('an undefined custom field next to defined ones: the defined ones are saved, the agent is told, the first text arrives', async () => {
-        const contact = rig.newContact();
-        const res = await rig.call(
-            'handoff',
-            rig.defaultBody(contact, {
-                fields: { patient_id: 'P-991', ward: 'Pediatrics', not_defined: 'x', age: 'eleven' },
-                text: 'My son has a rash',
-            }),
-        );
-        expect(res.status).toBe(200);
-        const room = rig.host.rc.room(res.body.room_id)!;
-        const visitor = rig.host.rc.visitorByToken(room.v!.token)!;
-        expect(visitor.livechatData).toMatchObject({ patient_id: 'P-991' });
-        expect(visitor.livechatData?.age).toBeUndefined();
-        expect(room.livechatData).toMatchObject({ ward: 'Pediatrics' });
-        const messages = rig.host.rc.messagesOf(room._id).filter((m) => !m.t);
-        const warning = messages.find((m) => m.msg.startsWith(':warning:'))!;
-        expect(warning.msg).toContain('"not_defined"');
-        expect(warning.msg).toContain('"age"');
-        expect(warning.msg).not.toContain('patient_id');
-        expect(messages.filter((m) => m.token).map((m) => m.msg)).toEqual(['My son has a rash']);
-    });
+    it(
+        'an undefined custom field next to defined ones: the defined ' + 'ones are saved, the agent is told, the first text arrives',
+        async () => {
+            const contact = rig.newContact();
+            const res = await rig.call(
+                'handoff',
+                rig.defaultBody(contact, {
+                    fields: { patient_id: 'P-991', ward: 'Pediatrics', not_defined: 'x', age: 'eleven' },
+                    text: 'My son has a rash',
+                }),
+            );
+            expect(res.status).toBe(200);
+            const room = rig.host.rc.room(res.body.room_id)!;
+            const visitor = rig.host.rc.visitorByToken(room.v!.token)!;
+            expect(visitor.livechatData).toMatchObject({ patient_id: 'P-991' });
+            expect(visitor.livechatData?.age).toBeUndefined();
+            expect(room.livechatData).toMatchObject({ ward: 'Pediatrics' });
+            const messages = rig.host.rc.messagesOf(room._id).filter((m) => !m.t);
+            const warning = messages.find((m) => m.msg.startsWith(':warning:'))!;
+            expect(warning.msg).toContain('"not_defined"');
+            expect(warning.msg).toContain('"age"');
+            expect(warning.msg).not.toContain('patient_id');
+            expect(messages.filter((m) => m.token).map((m) => m.msg)).toEqual(['My son has a rash']);
+        },
+    );
 
-    it('a retry job that fell due while the app was disabled is dropped by the server; the sweep still delivers the reply once', async () => {
-        const { contact, roomId } = await rig.openChat();
-        rig.sim.setDown(true);
-        await rig.host.rc.agentSendMessage(roomId, 'alice', 'Reply sent during the outage');
-        await rig.flush();
-        expect(rig.sim.sent.filter((m) => m.contact === contact.uuid && m.text === 'Reply sent during the outage')).toHaveLength(0);
-        await rig.host.disableApp();
-        await rig.flush(60 * 60 * 1000); // every retry due in this hour is consumed without running
-        rig.sim.setDown(false);
-        await rig.host.enableApp();
-        expect(rig.host.scheduler.pendingJobs().filter((job) => job.name.startsWith('rapidpro-outbox-drain'))).toHaveLength(0);
-        // The app judges "due" by its own clock (real time in the Deno process): let its backoff pass.
-        const waiting = rig.host
-            .persistence()
-            .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
-            .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
-        expect(waiting).toHaveLength(1);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));
-        await rig.flush(10 * 60 * 1000); // the next sweep
-        expect(rig.sim.sent.filter((m) => m.contact === contact.uuid && m.text === 'Reply sent during the outage')).toHaveLength(1);
-    });
+    it(
+        'a retry job that fell due while the app was disabled is ' + 'dropped by the server; the sweep still delivers the reply once',
+        async () => {
+            const { contact, roomId } = await rig.openChat();
+            rig.sim.setDown(true);
+            await rig.host.rc.agentSendMessage(roomId, 'alice', 'Reply sent during the outage');
+            await rig.flush();
+            expect(rig.sim.sent.filter((m) => m.contact === contact.uuid && m.text === 'Reply sent during the outage')).toHaveLength(0);
+            await rig.host.disableApp();
+            await rig.flush(60 * 60 * 1000); // every retry due in this hour is consumed without running
+            rig.sim.setDown(false);
+            await rig.host.enableApp();
+            expect(rig.host.scheduler.pendingJobs().filter((job) => job.name.startsWith('rapidpro-outbox-drain'))).toHaveLength(0);
+            // The app judges "due" by its own clock (real time in the Deno process): let its backoff pass.
+            const waiting = rig.host
+                .persistence()
+                .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
+                .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
+            expect(waiting).toHaveLength(1);
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));
+            await rig.flush(10 * 60 * 1000); // the next sweep
+            expect(rig.sim.sent.filter((m) => m.contact === contact.uuid && m.text === 'Reply sent during the outage')).toHaveLength(1);
+        },
+    );
 });

@@ -89,8 +89,10 @@ describe('renderNotice with built-in texts', () => {
         }
     });
 
-    it('names the agent of a transfer to an agent (no department)', () => {
-        expect(renderNotice('transferred', 'por', '', { agent: 'Dr. Paulo' })).toContain('Dr. Paulo');
+    it('tells a transfer by its department only: a chat handed to another agent is told by the "assigned" notice', () => {
+        const notice = renderNotice('transferred', 'por', '', { agent: 'Dr. Paulo', department: 'Cardiologia' });
+        expect(notice).toContain('Cardiologia');
+        expect(notice).not.toContain('Dr. Paulo');
     });
 
     it('never shows a raw placeholder to the contact when a value is unknown', () => {

@@ -1,6 +1,6 @@
 /**
  * RapidProClient against a real HTTP server on 127.0.0.1, through an IHttp that behaves like
- * Rocket.Chat's AppHttpBridge (test/support/nodeHttp.ts). Expected bodies and status handling come
+ * Rocket.Chat's AppHttpBridge (harness/engine/nodeHttp.ts). Expected bodies and status handling come
  * from RapidPro's REST API v2 (docs/RAPIDPRO.md) and the contract's delivery guarantees.
  */
 import busboy from 'busboy';
@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 
 import { RapidProClient } from '../../src/domain/RapidProClient';
-import { NodeHttp } from '../support/nodeHttp';
+import { NodeHttp } from '../../harness/engine/nodeHttp';
 
 const TOKEN = '3b9c0f2e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c';
 const CONTACT = '5d76d86b-3bb9-4d5a-b822-c9d86f5d8e4b';

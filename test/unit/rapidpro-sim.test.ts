@@ -1,7 +1,7 @@
 /**
- * Tests of the RapidPro API simulator (test/rapidpro-sim/simulator.ts) with real HTTP requests.
+ * Tests of the RapidPro API simulator (harness/rapidpro-sim/simulator.ts) with real HTTP requests.
  */
-import { type RapidProSimulator, startRapidProSimulator } from '../rapidpro-sim/simulator';
+import { type RapidProSimulator, startRapidProSimulator } from '../../harness/rapidpro-sim/simulator';
 
 const CONTACT = '5d76d86b-3bb9-4d5a-b822-c9d86f5d8e4b';
 const OTHER = 'a1f0c7a2-62a4-4a0d-9c1e-3b5f7f2d9e10';
@@ -10,6 +10,7 @@ const FLOW = 'f5901b62-ba76-4003-9c62-72fdacc1b7b7';
 interface Answer {
     status: number;
     headers: Headers;
+    // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON bodies they expect without declaring each shape
     body: any;
 }
 

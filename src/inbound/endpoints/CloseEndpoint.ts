@@ -3,9 +3,9 @@ import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat
 
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { findOpenConversation, isRoomOpen } from '../openConversation';
-import { parseCloseRequest } from '../payloads';
+import { parseCloseRequest } from '../payloads/close';
 import { errorResponse, okResponse } from '../responses';
-import { classifyRefusal, genericRefusal } from '../serverRefusals';
+import { classifyRefusal, errorText, genericRefusal } from '../serverRefusals';
 
 /** `POST close`: the contact ended the chat. The room-closed event does the rest (fields, cleanup). */
 export class CloseEndpoint extends BridgeEndpoint {
@@ -50,11 +50,12 @@ export class CloseEndpoint extends BridgeEndpoint {
                     });
                 }
                 if (refusal === 'other') {
-                    ctx.services.log(`Close refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+                    ctx.services.logger.warn(`Close refused by Rocket.Chat: ${errorText(error)}`);
                 }
                 const generic = genericRefusal(error);
                 return errorResponse(generic.code, generic.error, { room_id: open.room.id });
             }
+            ctx.services.logger.info(`Close: room ${open.room.id} closed at the contact's request`);
             return okResponse({ status: 'closed', room_id: open.room.id });
         });
     }

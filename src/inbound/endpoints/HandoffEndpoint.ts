@@ -1,23 +1,22 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 import type { IDepartment, ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 import type { IUser } from '@rocket.chat/apps-engine/definition/users';
-import { createHash, randomBytes } from 'crypto';
+import { createHash } from 'crypto';
 
-import { type Conversation, ConversationStore, type HandoffClaim } from '../../domain/ConversationStore';
+import { type Conversation, ConversationStore, noSeenMessages } from '../../domain/ConversationStore';
+import { HandoffClaims } from '../../domain/HandoffClaims';
+import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { errorText } from '../../lib/log';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { type ContactWords, postContactWords } from '../contactWords';
 import { openingDrafts } from '../conversationOpening';
 import { postAgentContext } from '../handoffContext';
 import { findOrCreateVisitor } from '../handoffVisitor';
 import { agentName, departmentName, findOpenConversation, type OpenConversation, roomStatus } from '../openConversation';
-import { type HandoffRequest, parseHandoffRequest } from '../payloads';
+import { parseHandoffRequest } from '../payloads/handoff';
+import type { HandoffRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
 import { classifyRefusal, genericRefusal, notPostedResponse } from '../serverRefusals';
-
-/** A claim older than this belongs to a handoff that died half way; it no longer blocks. */
-const CLAIM_TTL_MS = 60000;
-/** Attachments of the first message stop being fetched after this (RapidPro waits 15 s at most). */
-const CALL_BUDGET_MS = 10000;
 
 /** `POST handoff` (and the mediator alias `registerClient`): hand the contact over to a human. */
 export class HandoffEndpoint extends BridgeEndpoint {
@@ -51,32 +50,31 @@ export class HandoffEndpoint extends BridgeEndpoint {
             return this.alreadyOpen(ctx, request, existing, started);
         }
 
-        const departmentLabel = department ? department.name || department.id : 'any department';
         if (!(await read.getLivechatReader().isOnlineAsync(department ? department.id : undefined))) {
-            return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
+            return noAgents(department);
         }
 
         // Inside this instance the contact's lock already serializes handoffs. Across instances, a
         // claim is written and read back: a handoff goes ahead only when its claim is the only one.
-        const store = new ConversationStore(read.getPersistenceReader(), persis);
-        const claim: HandoffClaim = { contactUuid: request.contact.uuid, nonce: randomBytes(8).toString('hex'), at: Date.now() };
-        await store.addClaim(claim);
+        const claims = new HandoffClaims(read.getPersistenceReader(), persis);
+        const claim = await claims.stake(request.contact.uuid);
         try {
-            const others = liveClaims(await store.readClaims(request.contact.uuid)).filter((other) => other.nonce !== claim.nonce);
+            const alone = await claims.isOnlyLive(claim);
             // Read again: a handoff on another instance may have finished since the first look.
             const opened = await findOpenConversation(read, persis, request.contact.uuid);
             if (opened) {
                 return this.alreadyOpen(ctx, request, opened, started);
             }
-            if (others.length > 0) {
+            if (!alone) {
+                ctx.services.logger.warn('Handoff stepped back: another instance is handing the same contact over (409)');
                 return errorResponse(
                     'handoff_in_progress',
                     'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.',
                 );
             }
-            return await this.openRoom(ctx, request, department, store, started);
+            return await this.openRoom(ctx, request, department, started);
         } finally {
-            await store.removeClaim(claim);
+            await claims.release(claim);
         }
     }
 
@@ -91,7 +89,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         if (!words) {
             return okResponse(describe('already_open', open.room, open.conversation));
         }
-        const result = await postContactWords(ctx, open, open.room.visitor, words, started + CALL_BUDGET_MS);
+        const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS);
         if (result.kind === 'failed') {
             return notPostedResponse(result.error, result.room.id, true);
         }
@@ -102,11 +100,10 @@ export class HandoffEndpoint extends BridgeEndpoint {
         ctx: EndpointContext,
         request: HandoffRequest,
         department: IDepartment | undefined,
-        store: ConversationStore,
         started: number,
     ): Promise<IApiResponse> {
         const { read, modify, config, services } = ctx;
-        const departmentLabel = department ? department.name || department.id : 'any department';
+        const store = new ConversationStore(read.getPersistenceReader(), ctx.persis);
         let room: ILivechatRoom;
         let visitor: IVisitor;
         try {
@@ -126,7 +123,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         } catch (error) {
             const refusal = classifyRefusal(error);
             if (refusal === 'no_agents') {
-                return errorResponse('no_agents', `No agent is online in ${departmentLabel}; nothing was created.`);
+                return noAgents(department);
             }
             if (refusal === 'duplicate_room') {
                 // Newer servers allow one open room per visitor: another instance's handoff won.
@@ -139,7 +136,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
                       );
             }
             if (refusal === 'other') {
-                services.log(`Handoff refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+                services.logger.warn(`Handoff refused by Rocket.Chat: ${errorText(error)}`);
             }
             const generic = genericRefusal(error);
             return errorResponse(generic.code, generic.error.replace('nothing was done', 'nothing was created'));
@@ -167,13 +164,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
         const words = contactWordsOf(request);
         let failure: unknown;
         if (words) {
-            const empty = { record: 'seen-messages' as const, contactUuid: request.contact.uuid, entries: [] };
             const result = await postContactWords(
                 ctx,
-                { conversation, room: fresh, seen: empty },
+                { conversation, room: fresh, seen: noSeenMessages(request.contact.uuid) },
                 visitor,
                 words,
-                started + CALL_BUDGET_MS,
+                started + WEBHOOK_CALL_BUDGET_MS,
             );
             if (result.kind !== 'duplicate') {
                 failure = result.error;
@@ -192,6 +188,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 { sendNow: false },
             );
         }
+        services.logger.info(`Handoff: room ${answerRoom.id} opened (${roomStatus(answerRoom)})`);
         if (failure !== undefined) {
             return notPostedResponse(failure, answerRoom.id, true);
         }
@@ -215,9 +212,9 @@ function contactWordsOf(request: HandoffRequest): ContactWords | undefined {
     return { messageId: request.messageId || `handoff:${digest}`, text, attachments: request.attachments };
 }
 
-function liveClaims(claims: HandoffClaim[]): HandoffClaim[] {
-    const now = Date.now();
-    return claims.filter((claim) => now - claim.at < CLAIM_TTL_MS);
+function noAgents(department: IDepartment | undefined): IApiResponse {
+    const label = department ? department.name || department.id : 'any department';
+    return errorResponse('no_agents', `No agent is online in ${label}; nothing was created.`);
 }
 
 function describe(status: string, room: ILivechatRoom, conversation: Conversation): Record<string, unknown> {

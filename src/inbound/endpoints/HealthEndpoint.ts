@@ -1,24 +1,17 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { RapidProClient } from '../../domain/RapidProClient';
-import { isRapidProConfigured } from '../../settings/BridgeConfig';
+import { HEALTH_TIMEOUT_MS } from '../../lib/limits';
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { okResponse } from '../responses';
-
-const HEALTH_TIMEOUT_MS = 5000;
 
 /** `GET health`: is the bridge configured and does RapidPro accept its token. */
 export class HealthEndpoint extends BridgeEndpoint {
     protected async handleGet(ctx: EndpointContext): Promise<IApiResponse> {
         const version = ctx.services.appVersion();
-        if (!isRapidProConfigured(ctx.config)) {
+        const client = ctx.services.rapidPro.clientFor(ctx.http, ctx.config, { timeoutCapMs: HEALTH_TIMEOUT_MS });
+        if (!client) {
             return okResponse({ status: 'ok', rapidpro: 'not_configured', version });
         }
-        const client = new RapidProClient(ctx.http, {
-            baseUrl: ctx.config.rapidProUrl,
-            token: ctx.config.rapidProToken,
-            timeoutMs: Math.min(ctx.config.requestTimeoutMs, HEALTH_TIMEOUT_MS),
-        });
         const outcome = await client.checkWorkspace();
         let rapidpro: string;
         if (outcome.kind === 'ok') {

@@ -5,12 +5,10 @@ import type { BridgeServices } from '../../BridgeServices';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { postContactWords } from '../contactWords';
 import { findOpenConversation } from '../openConversation';
-import { parseContactMessageRequest } from '../payloads';
+import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { parseContactMessageRequest } from '../payloads/message';
 import { errorResponse, okResponse } from '../responses';
 import { notPostedResponse } from '../serverRefusals';
-
-/** Fetching attachments stops after this, well inside RapidPro's 15 s webhook timeout. */
-const CALL_BUDGET_MS = 10000;
 
 /**
  * `POST message` (and the mediator alias `sendMessageToAgent`, whose text is the flow result
@@ -40,13 +38,14 @@ export class MessageEndpoint extends BridgeEndpoint {
             if (!open) {
                 return errorResponse('no_chat', 'The contact has no open chat; hand them over first.');
             }
-            const result = await postContactWords(ctx, open, open.room.visitor, message, started + CALL_BUDGET_MS);
+            const result = await postContactWords(ctx, open, open.room.visitor, message, started + WEBHOOK_CALL_BUDGET_MS);
             if (result.kind === 'duplicate') {
                 return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
             if (result.kind === 'failed') {
                 return notPostedResponse(result.error, result.room.id, !!message.messageId);
             }
+            ctx.services.logger.debug(`Message: the contact's message is in room ${result.room.id}`);
             const body: Record<string, unknown> = { status: 'delivered', room_id: result.room.id, message_id: result.firstMessageId };
             if (result.attachmentsAsLinks > 0) {
                 body.attachments_as_links = result.attachmentsAsLinks;

@@ -2,7 +2,9 @@ import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { agentName, departmentName, findOpenConversation, roomStatus } from '../openConversation';
-import { type ParseResult, parseContactQuery, parseStatusRequest, type StatusRequest } from '../payloads';
+import type { ParseResult } from '../payloads/common';
+import { parseContactQuery, parseStatusRequest } from '../payloads/status';
+import type { StatusRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
 
 /** `GET status?contact=<uuid>` or `POST status` with a webhook body: where the contact stands. */

@@ -3,9 +3,9 @@ import type { IDepartment, ILivechatRoom } from '@rocket.chat/apps-engine/defini
 
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { agentName, findOpenConversation, isRoomOpen } from '../openConversation';
-import { parseTransferRequest } from '../payloads';
+import { parseTransferRequest } from '../payloads/transfer';
 import { errorResponse, okResponse } from '../responses';
-import { classifyRefusal, genericRefusal } from '../serverRefusals';
+import { classifyRefusal, errorText, genericRefusal } from '../serverRefusals';
 
 /**
  * Rocket.Chat lets a department take forwarded chats while nobody is online in it (they wait in its
@@ -45,8 +45,9 @@ export class TransferEndpoint extends BridgeEndpoint {
                 return unchanged(); // Rocket.Chat refuses a forward to the room's own department
             }
             const offlineOk = acceptsOfflineForwards(department);
+            const noAgents = () => errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
             if (!offlineOk && !(await livechat.isOnlineAsync(department.id))) {
-                return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
+                return noAgents();
             }
             let moved: boolean;
             try {
@@ -57,7 +58,7 @@ export class TransferEndpoint extends BridgeEndpoint {
             } catch (error) {
                 switch (classifyRefusal(error)) {
                     case 'no_agents':
-                        return errorResponse('no_agents', `No agent is online in ${name}; the chat stays where it is.`);
+                        return noAgents();
                     case 'same_department':
                         return unchanged();
                     case 'room_closed':
@@ -68,7 +69,7 @@ export class TransferEndpoint extends BridgeEndpoint {
                         return errorResponse(generic.code, generic.error);
                     }
                     default:
-                        ctx.services.log(`Transfer refused by Rocket.Chat: ${error instanceof Error ? error.message : String(error)}`);
+                        ctx.services.logger.warn(`Transfer refused by Rocket.Chat: ${errorText(error)}`);
                         return errorResponse('transfer_refused', `Rocket.Chat refused to move the chat to ${name}; it stays where it is.`);
                 }
             }
@@ -83,6 +84,7 @@ export class TransferEndpoint extends BridgeEndpoint {
                 return errorResponse('transfer_refused', `Rocket.Chat did not move the chat to ${name}; it stays where it is.`);
             }
             const where = landed.name || landed.id; // the target, or the department it falls back to
+            ctx.services.logger.info(`Transfer: room ${after.id} moved to department ${landed.id}`);
             // The room-transferred event records the new department and tells the contact.
             if (!after.servedBy) {
                 return okResponse({ status: 'queued', room_id: after.id, department: where, agent: null });

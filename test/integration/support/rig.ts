@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-import { type ApiResult, EngineHost, type EngineHostOptions, mainAppZip } from '../../engine';
-import type { DepartmentSpec } from '../../engine/rc/RocketChat';
-import { type RapidProSimulator, type RapidProSimulatorOptions, startRapidProSimulator } from '../../rapidpro-sim/simulator';
+import { type ApiResult, EngineHost, type EngineHostOptions, mainAppZip } from '../../../harness/engine';
+import type { DepartmentSpec } from '../../../harness/rocketchat/RocketChat';
+import { type RapidProSimulator, type RapidProSimulatorOptions, startRapidProSimulator } from '../../../harness/rapidpro-sim/simulator';
 
 export const SECRET = 'bridge-secret-for-tests-7f3a';
 
@@ -17,6 +17,7 @@ export interface BridgeRig {
     host: EngineHost;
     sim: RapidProSimulator;
     /** Calls an endpoint with the bridge secret. */
+    // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON bodies they expect without declaring each shape
     call<T = any>(path: string, body?: unknown, options?: { method?: string; headers?: Record<string, string> }): Promise<ApiResult<T>>;
     newContact(overrides?: Partial<Contact>): Contact;
     /** RapidPro's default Call Webhook body for a contact. */

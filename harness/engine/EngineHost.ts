@@ -1,0 +1,337 @@
+export type { ApiCall, ApiResult, EngineHostOptions } from './hostTypes';
+export type { PermissionDenial } from './permissionDenials';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { AppStatus } from '@rocket.chat/apps-engine/definition/AppStatus';
+import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
+import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+import { AppManager } from '@rocket.chat/apps-engine/server/AppManager';
+import { AppPackageParser } from '@rocket.chat/apps-engine/server/compiler/AppPackageParser';
+import type { ILoggerStorageEntry } from '@rocket.chat/apps-engine/server/logging';
+import type { ProxiedApp } from '@rocket.chat/apps-engine/server/ProxiedApp';
+
+import { buildApiRequest, expressSend, type HttpReply, notFound } from './apiRequest';
+import type { ApiCall, ApiResult, EngineHostOptions } from './hostTypes';
+import { decodeApiReply, encodeApiCall, HttpFront } from './httpFront';
+import { denials, type PermissionDenial } from './permissionDenials';
+import { prepareProcess } from './runtimeEnv';
+import { EmulatedAppBridges } from './bridges';
+import type { BridgeSet, HttpCallRecord } from './bridges';
+import { type Clock, type JobRun, Scheduler } from './clock';
+import { RocketChat } from '../rocketchat/RocketChat';
+import { MemoryLogStorage, MemoryMetadataStorage, MemorySourceStorage } from './storage';
+import { randomId } from './util';
+
+/**
+ * Runs an app .zip in the real Apps-Engine (AppManager + Deno runtime) against the in-memory
+ * Rocket.Chat of harness/rocketchat. One host = one AppManager = one app; start as many hosts one
+ * after the other as you like (stop() frees the AppManager singleton), not two at once.
+ */
+
+let activeHost: EngineHost | undefined;
+
+export class EngineHost {
+    public readonly rc: RocketChat;
+    public readonly clock: Clock;
+    public readonly scheduler: Scheduler;
+    public readonly manager: AppManager;
+    public readonly bridges: BridgeSet;
+    public appId = '';
+    public appInfo!: IAppInfo;
+    public app!: ProxiedApp;
+    /** The admin that installed the app (also used for settings updates). */
+    public admin!: ReturnType<RocketChat['createUser']>;
+
+    private readonly logStorage: MemoryLogStorage;
+    private readonly metadataStorage = new MemoryMetadataStorage();
+    private readonly tempDir: string;
+    private readonly front: HttpFront;
+    private readonly inflight = new Set<Promise<unknown>>();
+    private readonly adminToken = randomId(43);
+    private stopped = false;
+    private readonly originalNodeEnv = process.env.NODE_ENV;
+
+    private constructor(private readonly options: EngineHostOptions) {
+        this.rc = new RocketChat({ ...(options.rc ?? {}), routing: options.routing ?? 'auto' });
+        this.logStorage = new MemoryLogStorage(options.redactLogs ?? true);
+        this.scheduler = new Scheduler();
+        this.clock = this.scheduler.clock;
+        this.scheduler.onAfterRun(() => this.rc.idle());
+        this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-engine-host-'));
+        const appBridges = new EmulatedAppBridges(
+            this.rc,
+            this.scheduler,
+            () => ({ name: this.appInfo?.name, nameSlug: this.appInfo?.nameSlug }),
+            {
+                NODE_ENV: 'production',
+                ROOT_URL: this.rc.options.siteUrl,
+                ...(options.env ?? {}),
+            },
+        );
+        this.bridges = appBridges.b;
+        if ((AppManager as unknown as { Instance?: AppManager }).Instance) {
+            throw new Error('An AppManager already exists in this process: stop() the previous EngineHost first.');
+        }
+        this.manager = new AppManager({
+            metadataStorage: this.metadataStorage,
+            logStorage: this.logStorage,
+            bridges: appBridges,
+            sourceStorage: new MemorySourceStorage(),
+            tempFilePath: this.tempDir,
+        });
+        this.rc.attach(this.manager);
+        this.front = new HttpFront(this, !!(options.rc?.siteUrl || options.rc?.serverSettings?.Site_Url));
+    }
+
+    /** Installs and enables the app; resolves once it is enabled and its settings are applied. */
+    public static async start(options: EngineHostOptions): Promise<EngineHost> {
+        if (activeHost && !activeHost.stopped) {
+            throw new Error('Another EngineHost is running in this process: stop() it first.');
+        }
+        prepareProcess(options);
+
+        const host = new EngineHost(options);
+        activeHost = host;
+        try {
+            await host.install();
+        } catch (e) {
+            await host.stop().catch(() => undefined);
+            throw e;
+        }
+        return host;
+    }
+
+    private async install(): Promise<void> {
+        const zip = typeof this.options.zip === 'string' ? fs.readFileSync(this.options.zip) : this.options.zip;
+        const parsed = await new AppPackageParser().unpackageApp(zip);
+        this.appInfo = parsed.info;
+        this.appId = parsed.info.id;
+        // Rocket.Chat grants what the admin accepted on install: the permissions listed in app.json
+        // (or the engine's default set when the app lists none).
+        const permissionsGranted =
+            this.options.permissionsGranted ?? (Array.isArray(parsed.info.permissions) ? parsed.info.permissions : undefined);
+
+        this.admin = this.rc.createUser({ username: 'admin', name: 'Administrator', roles: ['admin', 'user', 'livechat-manager'] });
+        await this.manager.load();
+        const aff = await this.manager.add(zip, {
+            enable: true,
+            user: this.rc.toAppUser(this.admin) as never,
+            permissionsGranted,
+        });
+        const problems = [
+            aff.hasStorageError() ? aff.getStorageError() : undefined,
+            aff.hasAppUserError() ? (aff.getAppUserError() as { message?: string }).message : undefined,
+        ].filter(Boolean);
+        const app = aff.getApp();
+        if (!app || problems.length) {
+            throw new Error(`The engine refused the app: ${problems.join('; ') || 'no app returned'}`);
+        }
+        this.app = app;
+        const status = await app.getStatus();
+        if (!['manually_enabled', 'auto_enabled'].includes(String(status))) {
+            const logs = this.logText();
+            throw new Error(`The app did not enable (status ${status}). App logs:\n${logs.slice(-4000)}`);
+        }
+        for (const [id, value] of Object.entries(this.options.settings ?? {})) {
+            await this.updateSetting(id, value);
+        }
+        if (this.options.scheduler === 'auto') {
+            this.scheduler.startPolling(this.options.pollMs ?? 1000);
+        }
+    }
+
+    // ------------------------------------------------------------------ app API
+
+    /**
+     * Calls an app endpoint the way Rocket.Chat's REST layer does (see apiRequest.ts), without a socket.
+     * Resolves after the response AND every app event the call caused have been handled.
+     */
+    // biome-ignore lint/suspicious/noExplicitAny: the default body type of ApiResult (tests read the JSON they expect)
+    public async callApi<T = any>(call: ApiCall): Promise<ApiResult<T>> {
+        const started = Date.now();
+        const { method, target, headers, body } = encodeApiCall(call, new URL(this.rc.options.siteUrl).host);
+        const reply = await this.handleAppRequest(method, target, headers, body);
+        return decodeApiReply<T>(reply, started);
+    }
+
+    /** Shared by callApi and the HTTP front: route, build IApiRequest, executeApi, express-style reply. */
+    public async handleAppRequest(
+        method: string,
+        target: string,
+        headers: Record<string, string>,
+        body: Buffer | undefined,
+    ): Promise<HttpReply> {
+        const pathOnly = target.split('?')[0];
+        const match = this.bridges.api.match(this.appId, pathOnly);
+        if (!match) {
+            return notFound();
+        }
+        const built = buildApiRequest(method, target, headers, body);
+        if (built.early) {
+            return built.early;
+        }
+        built.request.params = match.params;
+        const work = (async (): Promise<HttpReply> => {
+            try {
+                const response = await this.manager.getApiManager().executeApi(this.appId, match.route.path, built.request as never);
+                return expressSend(built.request.method, response.status, response.headers, response.content, headers);
+            } catch (error) {
+                return expressSend(built.request.method, 500, undefined, String((error as Error)?.message ?? error), headers);
+            }
+        })();
+        this.inflight.add(work);
+        try {
+            const reply = await work;
+            await this.rc.idle();
+            return reply;
+        } finally {
+            this.inflight.delete(work);
+        }
+    }
+
+    /** Base URL of the app's public API (http://127.0.0.1:<port>/api/apps/public/<appId>) once listening. */
+    public get apiBaseUrl(): string {
+        if (!this.front.baseUrl) {
+            throw new Error('call host.listen() first');
+        }
+        return `${this.front.baseUrl}/api/apps/public/${this.appId}`;
+    }
+
+    /**
+     * Serves Rocket.Chat's HTTP surface on 127.0.0.1 (see httpFront.ts): /api/apps/public/<appId>/<path> and
+     * uploaded files (protected like FileUpload_ProtectFiles: add ?rc_uid=<admin id>&rc_token=<host.fileToken>
+     * or use host.fileUrl()). Site_Url becomes this URL unless a Site_Url was configured. Returns the base URL.
+     */
+    public listen(port = 0): Promise<string> {
+        return this.front.listen(port);
+    }
+
+    /** Token for protected file URLs (with rc_uid = host.admin._id). */
+    public get fileToken(): string {
+        return this.adminToken;
+    }
+
+    /** An authenticated URL of an uploaded file on the HTTP front. */
+    public fileUrl(uploadId: string): string {
+        const upload = this.rc.uploads.get(uploadId);
+        if (!upload || !this.front.baseUrl) {
+            throw new Error('unknown upload or not listening');
+        }
+        const auth = `rc_uid=${this.admin._id}&rc_token=${this.adminToken}`;
+        return `${this.front.baseUrl}/file-upload/${upload._id}/${encodeURIComponent(upload.name)}?${auth}`;
+    }
+
+    // ------------------------------------------------------------------ settings
+
+    /** The app's settings as stored (id -> setting). */
+    public settings(): Record<string, ISetting> {
+        return this.app.getStorageItem().settings;
+    }
+
+    /**
+     * What Rocket.Chat's POST /api/apps/:id/settings does: AppSettingsManager.updateAppSetting
+     * (onPreSettingUpdate, persist, onSettingUpdated).
+     */
+    public async updateSetting(id: string, value: unknown): Promise<void> {
+        const current = this.settings()[id];
+        if (!current) {
+            throw new Error(`The app has no setting "${id}" (has: ${Object.keys(this.settings()).join(', ')})`);
+        }
+        await this.manager.getSettingsManager().updateAppSetting(this.appId, { ...current, value } as ISetting);
+        await this.rc.idle();
+    }
+
+    // ------------------------------------------------------------------ app status
+
+    /**
+     * Disables the app the way the admin UI does (AppManager.changeStatus(id, MANUALLY_DISABLED), as
+     * Rocket.Chat's apps REST endpoint calls it): onDisable runs, its endpoints answer 404, its listeners
+     * stop firing; scheduled jobs are kept, and a job falling due meanwhile is consumed without running
+     * (E/managers/AppSchedulerManager wrapProcessor: disabled status -> return).
+     */
+    public async disableApp(): Promise<void> {
+        await this.rc.idle();
+        await this.manager.changeStatus(this.appId, AppStatus.MANUALLY_DISABLED);
+    }
+
+    /** Enables the app again (AppManager.changeStatus(id, MANUALLY_ENABLED)). */
+    public async enableApp(): Promise<void> {
+        await this.manager.changeStatus(this.appId, AppStatus.MANUALLY_ENABLED);
+        await this.rc.idle();
+    }
+
+    /** The app's current status (e.g. 'manually_enabled', 'manually_disabled'). */
+    public async appStatus(): Promise<string> {
+        return String(await this.app.getStatus());
+    }
+
+    // ------------------------------------------------------------------ logs & diagnostics
+
+    /** Every log entry the app produced (one per engine call, with the app's logger lines in `entries`). */
+    public get logs(): ILoggerStorageEntry[] {
+        return this.logStorage.entries;
+    }
+
+    /** All log entries as one JSON text: handy for `expect(host.logText()).not.toContain(secret)`. */
+    public logText(): string {
+        return this.logStorage.entries.map((e) => JSON.stringify(e)).join('\n');
+    }
+
+    /** Outbound HTTP calls the app made through IHttp (URL, headers, body, status). */
+    public get httpCalls(): HttpCallRecord[] {
+        return this.bridges.http.calls;
+    }
+
+    /** Accessor calls the engine refused because app.json lacks the permission. */
+    public get permissionDenials(): PermissionDenial[] {
+        return denials.filter((d) => d.appId === this.appId);
+    }
+
+    /** Raw persistence records of the app (data + associations). */
+    public persistence(): Array<{ _id: string; associations?: Array<{ model: string; id: string }>; data: object }> {
+        return [...this.bridges.persistence.records.values()].filter((r) => r.appId === this.appId);
+    }
+
+    /** Runs every due job now (shortcut for host.clock.runDue()). */
+    public runDueJobs(): Promise<JobRun[]> {
+        return this.clock.runDue();
+    }
+
+    // ------------------------------------------------------------------ shutdown
+
+    /** Waits for in-flight calls, events and jobs; unloads the app; kills Deno; closes the HTTP front. */
+    public async stop(): Promise<void> {
+        if (this.stopped) {
+            return;
+        }
+        this.stopped = true;
+        this.scheduler.stopPolling();
+        const settle = Promise.all([...this.inflight].map((p) => p.catch(() => undefined)))
+            .then(() => this.scheduler.drain())
+            .then(() => this.rc.idle());
+        await Promise.race([settle, new Promise((r) => setTimeout(r, 15000).unref())]);
+        await this.front.close();
+        try {
+            await this.manager.unload(true);
+        } catch {
+            // unloading a half-installed app may fail; the process is killed below anyway
+        }
+        for (const app of [this.app].filter(Boolean)) {
+            try {
+                await app.getRuntimeController().stopApp();
+            } catch {
+                // already stopped
+            }
+        }
+        (AppManager as unknown as { Instance?: AppManager }).Instance = undefined;
+        fs.rmSync(this.tempDir, { recursive: true, force: true });
+        if (this.originalNodeEnv === undefined) {
+            // keep 'development' for other hosts of this process; nothing to restore
+        }
+        if (activeHost === this) {
+            activeHost = undefined;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import type { IPermission } from '@rocket.chat/apps-engine/definition/permissions/IPermission';
+
+import type { RocketChatOptions, RoutingMode } from '../rocketchat/RocketChat';
+
+export interface EngineHostOptions {
+    /** The app package: a Buffer or a path to the .zip (e.g. from packageApp()). */
+    zip: Buffer | string;
+    /** App settings to set after install, as an admin would (each goes through onSettingUpdated). */
+    settings?: Record<string, unknown>;
+    /** Omnichannel routing: 'auto' (Auto_Selection, default) or 'manual' (Manual_Selection). */
+    routing?: RoutingMode;
+    /** Per-call limit of the Deno runtime (APPS_ENGINE_RUNTIME_TIMEOUT), default 10 s (Rocket.Chat: 30 s). */
+    runtimeTimeoutMs?: number;
+    /** 'manual' (default): jobs run only via host.clock; 'auto': also polled every `pollMs` like Agenda. */
+    scheduler?: 'manual' | 'auto';
+    pollMs?: number;
+    /** Permissions to grant instead of the ones in app.json (e.g. to test a missing permission). */
+    permissionsGranted?: IPermission[];
+    /** Print the engine's permission-denied messages (default: only recorded in host.permissionDenials). */
+    logPermissionDenials?: boolean;
+    /** Redact logged request headers like Rocket.Chat 7 does (default true; false = older servers). */
+    redactLogs?: boolean;
+    /** More Rocket.Chat emulation options (server settings, acceptChatsWithNoAgents, ...). */
+    rc?: Omit<RocketChatOptions, 'routing'>;
+    /** Environment variables the app may read (Rocket.Chat allows NODE_ENV, ROOT_URL, INSTANCE_IP). */
+    env?: Record<string, string>;
+}
+
+export interface ApiCall {
+    method?: string;
+    /** Path below /api/apps/public/<appId>/, may include a query string. */
+    path: string;
+    headers?: Record<string, string>;
+    /** A string is sent as is; anything else is JSON-encoded with content-type application/json. */
+    body?: unknown;
+    query?: Record<string, string | string[]>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read fields of the JSON bodies they expect without declaring each shape
+export interface ApiResult<T = any> {
+    status: number;
+    headers: Record<string, string>;
+    /** Parsed JSON when the body is JSON, else the text. */
+    body: T;
+    raw: string;
+    ms: number;
+}

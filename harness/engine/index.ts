@@ -1,0 +1,10 @@
+export { EngineHost } from './EngineHost';
+export type { ApiCall, ApiResult, EngineHostOptions, PermissionDenial } from './EngineHost';
+export { RocketChat } from '../rocketchat/RocketChat';
+export type { AgentSpec, DepartmentSpec, EventRecord, FileSpec, RocketChatOptions, RoutingMode } from '../rocketchat/RocketChat';
+export type { RcDepartment, RcMessage, RcRoom, RcUpload, RcUser, RcVisitor } from '../rocketchat/types';
+export { Clock, Scheduler, parseInterval } from './clock';
+export type { JobRun, ScheduledJob } from './clock';
+export { NotImplementedError, RocketChatError } from './errors';
+export { packageApp, trivialAppZip, probeAppZip, mainAppZip, zipPathFor, REPO_ROOT, TRIVIAL_APP_DIR, PROBE_APP_DIR } from './packageApp';
+export { buildApiRequest, expressSend, parseQueryString } from './apiRequest';

@@ -1,0 +1,116 @@
+import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+
+/**
+ * Everything the bridge keeps in app persistence: every association key (spelled here only), the
+ * association array of each kind of record, and the tag that says what a record is.
+ *
+ * Rocket.Chat reads and removes by a SUBSET of a record's associations but updates by the EXACT
+ * array (order included), and has no compare-and-set. So each kind of record has one fixed array,
+ * built only by `associationsOf` below, for its whole life.
+ */
+
+/**
+ * The tag every record carries in its `record` field. (`kind` is not free for it: outbox items of
+ * every version use `kind` for the call they hold, `message`, `contact_fields` or `flow_start`;
+ * and `record: 'seen-messages'` is what 0.1.0 already wrote.)
+ */
+export const RecordKind = {
+    Conversation: 'conversation',
+    SeenMessages: 'seen-messages',
+    OutboxItem: 'outbox-item',
+    HandoffClaim: 'handoff-claim',
+    VisitorTokenKey: 'visitor-token-key',
+    SentEdit: 'sent-edit',
+} as const;
+
+export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
+
+const KNOWN_KINDS: string[] = Object.keys(RecordKind).map((name) => RecordKind[name as keyof typeof RecordKind]);
+
+function misc(key: string): RocketChatAssociationRecord {
+    return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, key);
+}
+
+/** Every association key of the app. */
+export const Keys = {
+    /** Conversation and seen message ids of a contact: one read finds both. */
+    contact: (contactUuid: string) => misc(`conversation:contact:${contactUuid}`),
+    /** Conversation and waiting outbox items of a room: one read finds both. */
+    room: (roomId: string) => misc(`conversation:room:${roomId}`),
+    seenMessages: (contactUuid: string) => misc(`seen-messages:${contactUuid}`),
+    handoffClaims: (contactUuid: string) => misc(`handoff-claim:${contactUuid}`),
+    handoffClaim: (nonce: string) => misc(`handoff-claim-nonce:${nonce}`),
+    /** Corrections already sent for a contact's chat, removed when it closes. */
+    sentEdits: (contactUuid: string) => misc(`edits:${contactUuid}`),
+    sentEdit: (messageId: string, editedAt: number) => misc(`edit:${messageId}:${editedAt}`),
+    /** Every outbox item (the periodic sweep). */
+    outbox: () => misc('outbox'),
+    contactOutbox: (contactUuid: string) => misc(`outbox:${contactUuid}`),
+    outboxItem: (id: string) => misc(`outbox-item:${id}`),
+    visitorTokenKey: () => misc('visitor-token-key'),
+} as const;
+
+/** The one association array of each kind of record. */
+export const associationsOf = {
+    conversation: (c: { contactUuid: string; roomId: string }) => [Keys.contact(c.contactUuid), Keys.room(c.roomId)],
+    seenMessages: (contactUuid: string) => [Keys.contact(contactUuid), Keys.seenMessages(contactUuid)],
+    handoffClaim: (claim: { contactUuid: string; nonce: string }) => [
+        Keys.handoffClaims(claim.contactUuid),
+        Keys.handoffClaim(claim.nonce),
+    ],
+    sentEdit: (contactUuid: string, messageId: string, editedAt: number) => [
+        Keys.sentEdits(contactUuid),
+        Keys.sentEdit(messageId, editedAt),
+    ],
+    /** Found by contact (the drain), by id (leases) and by room (an agent message's one read). */
+    outboxItem: (item: { id: string; contactUuid: string; roomId?: string }) => {
+        const keys = [Keys.outbox(), Keys.contactOutbox(item.contactUuid), Keys.outboxItem(item.id)];
+        return item.roomId ? keys.concat([Keys.room(item.roomId)]) : keys;
+    },
+    visitorTokenKey: () => [Keys.visitorTokenKey()],
+} as const;
+
+type Shape = Record<string, unknown>;
+
+/**
+ * What a stored record is. Records written by 0.1.0 carry no tag (its seen message ids excepted):
+ * they are recognised by the shape 0.1.0 gave them, so an upgrade loses no open chat, no waiting
+ * call and no claim. Several kinds share a key (a contact's conversation and seen ids; a room's
+ * conversation and outbox items), so the shapes must tell them apart.
+ */
+export function recordKindOf(record: object | null | undefined): RecordKindValue | undefined {
+    if (!record || typeof record !== 'object') {
+        return undefined;
+    }
+    const tag = (record as Shape).record;
+    if (tag !== undefined) {
+        return typeof tag === 'string' && KNOWN_KINDS.indexOf(tag) >= 0 ? (tag as RecordKindValue) : undefined;
+    }
+    return legacyKindOf(record as Shape);
+}
+
+/** The untagged shapes of 0.1.0. */
+function legacyKindOf(r: Shape): RecordKindValue | undefined {
+    if (r.kind !== undefined) {
+        // Only outbox items had a `kind` (the call they hold).
+        return typeof r.kind === 'string' && typeof r.contactUuid === 'string' ? RecordKind.OutboxItem : undefined;
+    }
+    if (typeof r.roomId === 'string' && typeof r.openedAt === 'number') {
+        return RecordKind.Conversation;
+    }
+    if (typeof r.nonce === 'string' && typeof r.contactUuid === 'string' && typeof r.at === 'number') {
+        return RecordKind.HandoffClaim;
+    }
+    if (typeof r.key === 'string' && typeof r.at === 'number') {
+        return RecordKind.VisitorTokenKey;
+    }
+    if (typeof r.messageId === 'string' && typeof r.at === 'number') {
+        return RecordKind.SentEdit;
+    }
+    return undefined;
+}
+
+/** A filter for one kind of record, for reads that may also return others. */
+export function isRecordOf<T>(kind: RecordKindValue): (record: object) => record is T & object {
+    return (record: object): record is T & object => recordKindOf(record) === kind;
+}

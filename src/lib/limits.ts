@@ -1,0 +1,47 @@
+/**
+ * The size limits, time budgets and timeouts the bridge keeps, each defined here once.
+ *
+ * Rocket.Chat gives every endpoint, event and job call 30 s; RapidPro waits 15 s for a webhook.
+ */
+
+/** Largest file either way: RapidPro's media.json takes up to 25 MB (temba/msgs/models.py Media). */
+export const MAX_MEDIA_BYTES = 25 * 1024 * 1024;
+/** MAX_MEDIA_BYTES as people read it, for notices. */
+export const MAX_MEDIA_LABEL = '25 MB';
+
+/** A webhook call (handoff, message) stops fetching attachments after this, inside RapidPro's 15 s. */
+export const WEBHOOK_CALL_BUDGET_MS = 10000;
+/** One download of a contact's attachment, at most. */
+export const ATTACHMENT_FETCH_TIMEOUT_MS = 8000;
+/** With less time than this left in the call, an attachment is posted as its link instead. */
+export const MIN_ATTACHMENT_FETCH_MS = 1000;
+
+/** Bounds of request_timeout_ms: an attempt may make two requests (upload, message) inside one 30 s call. */
+export const MIN_REQUEST_TIMEOUT_MS = 500;
+export const MAX_REQUEST_TIMEOUT_MS = 10000;
+/** `GET health` waits at most this for RapidPro. */
+export const HEALTH_TIMEOUT_MS = 5000;
+/** A handoff that asks for the bot conversation waits at most this for it. */
+export const HISTORY_TIMEOUT_MS = 4000;
+/** How far back the bot conversation of a handoff goes. */
+export const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
+
+/**
+ * A drain starts no new outbox item after this much time, so the last attempt (a file: upload then
+ * message, each at most MAX_REQUEST_TIMEOUT_MS) still ends inside the 30 s call and the lease.
+ */
+export const DRAIN_BUDGET_MS = 5000;
+/** How long an instance holds an outbox item it is sending. */
+export const LEASE_MS = 60000;
+/** The periodic sweep sends for at most this long, and at most SWEEP_CONTACT_BUDGET_MS per contact. */
+export const SWEEP_BUDGET_MS = 3000;
+export const SWEEP_CONTACT_BUDGET_MS = 1000;
+
+/** A handoff claim older than this belongs to a handoff that died half way; it no longer blocks. */
+export const CLAIM_TTL_MS = 60000;
+/** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
+export const WAITING_NOTICE_WINDOW_MS = 10000;
+/** Settings are re-read at least this often, should a change notice ever be missed. */
+export const SETTINGS_MAX_AGE_MS = 60000;
+/** Message ids kept per contact for `duplicate`: RapidPro's webhook retries, with room to spare. */
+export const SEEN_MESSAGES_KEPT = 200;

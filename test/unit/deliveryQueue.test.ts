@@ -1,0 +1,246 @@
+/**
+ * The outbox without the engine: DeliveryQueue objects (one per "instance") on one in-memory
+ * persistence with the real server's semantics, RapidPro behind a scripted IHttp, a hand-moved clock.
+ */
+import { DeliveryQueue, type OutboundDraft, type OutboxItem } from '../../src/domain/DeliveryQueue';
+import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
+import { associationsOf, Keys, RecordKind } from '../../src/domain/records';
+import { LEASE_MS } from '../../src/lib/limits';
+import { deliveryContext, FakeClock, FakeRapidPro, FakeScheduler, RecordingNotifier, recordingLogger, testConfig } from './support/fakes';
+import { MemoryPersistence } from './support/memoryPersistence';
+
+const CONTACT = '5d76d86b-3bb9-4d5a-b822-c9d86f5d8e4b';
+const OTHER = '0b6f6f3c-2b8e-4f4e-9d6a-3c1f0f9a7e21';
+const ROOM = 'room-1';
+
+function texts(...parts: string[]): OutboundDraft[] {
+    return parts.map((text) => ({ kind: 'message', text, summary: `the message "${text}"` }));
+}
+
+function setup() {
+    const persistence = new MemoryPersistence();
+    const clock = new FakeClock();
+    const rapidPro = new FakeRapidPro();
+    const scheduler = new FakeScheduler();
+    const notifier = new RecordingNotifier();
+    const logger = recordingLogger();
+    const instance = () => new DeliveryQueue(notifier, new RapidProClientFactory(), logger, clock.now);
+    const ctx = (config = testConfig()) => deliveryContext(persistence, rapidPro, scheduler, config);
+    const outbox = (contact = CONTACT) => persistence.dataWith(`outbox:${contact}`);
+    return { persistence, clock, rapidPro, scheduler, notifier, logger, instance, ctx, outbox };
+}
+
+describe('DeliveryQueue', () => {
+    it('writes each call before trying it, sends in order and removes what RapidPro took', async () => {
+        const t = setup();
+        const queue = t.instance();
+        await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('one', 'two', 'three'));
+        expect(t.rapidPro.texts()).toEqual(['one', 'two', 'three']);
+        expect(t.rapidPro.requests.every((r) => r.body?.contact === CONTACT)).toBe(true);
+        expect(t.outbox()).toEqual([]);
+        // Created (3), then removed (3): nothing was sent before it was stored.
+        const ops = t.persistence.writes.filter((w) => w.keys.indexOf('outbox') >= 0).map((w) => w.op);
+        expect(ops.slice(0, 3)).toEqual(['create', 'create', 'create']);
+        expect(ops.filter((op) => op === 'remove')).toHaveLength(3);
+    });
+
+    it('leaves a webhook call to a job: nothing sent, a drain scheduled now for the contact', async () => {
+        const t = setup();
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('hello'), { sendNow: false });
+        expect(t.rapidPro.requests).toEqual([]);
+        expect(t.outbox()).toHaveLength(1);
+        expect(t.scheduler.drains()).toEqual([{ contactUuid: CONTACT, when: t.clock.value }]);
+    });
+
+    it('keeps the order by seq across a failed first part: part 2 never overtakes part 1', async () => {
+        const t = setup();
+        const queue = t.instance();
+        t.rapidPro.answer(FakeRapidPro.status(503));
+        await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('part 1', 'part 2'));
+        expect(t.rapidPro.texts()).toEqual(['part 1']);
+        const waiting = t.outbox().sort((a, b) => Number(a.seq) - Number(b.seq));
+        expect(waiting.map((item) => item.text)).toEqual(['part 1', 'part 2']);
+        expect(waiting[0].attempts).toBe(1);
+        expect(waiting[0].lastError).toContain('503');
+        // Nothing of it stays leased to this instance: whichever instance runs the job may send it.
+        expect(waiting.every((item) => item.leaseOwner === undefined)).toBe(true);
+        const [job] = t.scheduler.drains();
+        expect(job.when).toBe(waiting[0].nextAttemptAt);
+        expect(t.logger.at('warn').join('\n')).toMatch(/retrying in \d+ s/);
+
+        // A fresh agent message of the same contact queues behind the waiting part.
+        await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('later'));
+        expect(t.rapidPro.texts()).toEqual(['part 1']);
+
+        t.clock.value = job.when;
+        await queue.drain(t.ctx(), CONTACT, { dueBy: job.when });
+        expect(t.rapidPro.texts()).toEqual(['part 1', 'part 1', 'part 2', 'later']);
+        expect(t.outbox()).toEqual([]);
+    });
+
+    it("does not hold up other contacts while one contact's head item waits", async () => {
+        const t = setup();
+        const queue = t.instance();
+        t.rapidPro.answer(new Error('connect ECONNREFUSED'));
+        await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('stuck'));
+        await queue.enqueue(t.ctx(), OTHER, 'room-2', texts('free'));
+        expect(t.rapidPro.texts()).toEqual(['stuck', 'free']);
+        expect(t.outbox(OTHER)).toEqual([]);
+        expect(t.outbox(CONTACT)).toHaveLength(1);
+    });
+
+    it('respects a lease taken by another instance, and the holder sends the item once', async () => {
+        const t = setup();
+        const a = t.instance();
+        const b = t.instance();
+        await a.enqueue(t.ctx(), CONTACT, ROOM, texts('only once'), { sendNow: false });
+        let answer!: () => void;
+        t.rapidPro.answer(
+            new Promise((resolve) => {
+                answer = () => resolve(FakeRapidPro.status(201, { uuid: 'x' }));
+            }),
+        );
+        const sending = a.drain(t.ctx(), CONTACT); // A leases the item and waits for RapidPro
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const [leased] = t.outbox();
+        expect(leased.leaseOwner).toEqual(expect.any(String));
+        expect(leased.leaseUntil).toBe(t.clock.value + LEASE_MS);
+
+        await b.drain(t.ctx(), CONTACT); // B, on another instance, finds it leased
+        expect(t.rapidPro.requests).toHaveLength(1);
+        // B checks again once the lease would have run out.
+        expect(t.scheduler.drains().pop()).toEqual({ contactUuid: CONTACT, when: t.clock.value + LEASE_MS + 1000 });
+        expect(await b.dueContacts(t.ctx().read)).toEqual([]);
+
+        answer();
+        await sending;
+        expect(t.rapidPro.texts()).toEqual(['only once']);
+        expect(t.outbox()).toEqual([]);
+        await b.drain(t.ctx(), CONTACT); // the job B scheduled finds nothing left
+        expect(t.rapidPro.requests).toHaveLength(1);
+    });
+
+    it('takes over an expired lease of an instance that stopped', async () => {
+        const t = setup();
+        const b = t.instance();
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('orphan'), { sendNow: false });
+        const [item] = t.outbox() as unknown as OutboxItem[];
+        const leaseUntil = t.clock.value + LEASE_MS;
+        const dead: OutboxItem = { ...item, leaseOwner: 'stopped-instance', leaseUntil };
+        await t.persistence.updateByAssociations(associationsOf.outboxItem(dead), dead);
+
+        await b.drain(t.ctx(), CONTACT);
+        expect(t.rapidPro.requests).toEqual([]); // still held
+        expect(await b.dueContacts(t.ctx().read)).toEqual([]);
+
+        t.clock.value = leaseUntil;
+        expect(await b.dueContacts(t.ctx().read)).toEqual([CONTACT]); // the sweep finds it
+        await b.drain(t.ctx(), CONTACT);
+        expect(t.rapidPro.texts()).toEqual(['orphan']);
+        expect(t.outbox()).toEqual([]);
+    });
+
+    it('gives up past retry_max_age_hours: the agent is told, the admin reads an error, the next item goes', async () => {
+        const t = setup();
+        const queue = t.instance();
+        const config = testConfig({ retry_max_age_hours: 1 });
+        t.rapidPro.answer(FakeRapidPro.status(502));
+        await queue.enqueue(t.ctx(config), CONTACT, ROOM, texts('old', 'new'));
+        expect(t.notifier.notices).toEqual([]);
+
+        t.clock.advance(3600 * 1000);
+        t.rapidPro.answer(FakeRapidPro.status(502));
+        await queue.drain(t.ctx(config), CONTACT);
+        expect(t.rapidPro.texts()).toEqual(['old', 'old', 'new']);
+        expect(t.notifier.notices).toHaveLength(1);
+        expect(t.notifier.notices[0]).toEqual({ roomId: ROOM, text: expect.stringContaining('gave up: the message "old"') });
+        expect(t.logger.at('error').join('\n')).toContain('gave up');
+        expect(t.outbox()).toEqual([]);
+    });
+
+    it('does not retry a refusal (400): the agent and the admin are told, later items still go', async () => {
+        const t = setup();
+        t.rapidPro.answer(FakeRapidPro.status(400, { fields: ['unknown field'] }));
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('refused', 'next'));
+        expect(t.rapidPro.texts()).toEqual(['refused', 'next']);
+        expect(t.notifier.notices.map((n) => n.text)).toEqual([expect.stringMatching(/^Not delivered to the contact: .*unknown field/)]);
+        expect(t.logger.at('error')).toHaveLength(1);
+        expect(t.scheduler.jobs).toEqual([]);
+    });
+
+    it('logs the token refusal as an error and never the token, a text or a URL', async () => {
+        const t = setup();
+        t.rapidPro.answer(FakeRapidPro.status(403, { detail: 'Invalid token' }));
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('private words'));
+        t.rapidPro.answer(new Error('error sending request for url (https://rapidpro.example.org/api/v2/messages.json)'));
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('more private words'));
+        expect(t.logger.at('error').join('\n')).toContain('rejected the API token');
+        const everything = t.logger.lines.map((line) => line.message).join('\n');
+        expect(everything).not.toContain('secret-token');
+        expect(everything).not.toContain('private words');
+        expect(everything).toContain('could not be reached');
+        expect(everything).not.toMatch(/https?:/);
+    });
+
+    it('uploads a file once: a retry after the message failed sends the stored media uuid', async () => {
+        const t = setup();
+        const queue = t.instance();
+        const ctx = deliveryContextWithUpload(t);
+        const file = { uploadId: 'u1', name: 'scan.pdf', contentType: 'application/pdf' };
+        let fail!: () => void;
+        const slowFailure = new Promise<ReturnType<typeof FakeRapidPro.status>>((resolve) => {
+            fail = () => resolve(FakeRapidPro.status(500));
+        });
+        t.rapidPro.answer(FakeRapidPro.status(201, { uuid: 'media-1' }), slowFailure);
+        const sending = queue.enqueue(ctx, CONTACT, ROOM, [{ kind: 'message', file, summary: 'the file' }]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        // Saved before the message goes: an instance stopping now leaves no second upload to do.
+        expect(t.rapidPro.requests.map((r) => r.path)).toEqual(['media.json', 'messages.json']);
+        expect(t.outbox()[0].mediaUuid).toBe('media-1');
+        fail();
+        await sending;
+        expect(t.outbox()[0]).toMatchObject({ mediaUuid: 'media-1', attempts: 1 });
+
+        t.clock.value = t.scheduler.drains()[0].when;
+        await queue.drain(ctx, CONTACT);
+        expect(t.rapidPro.requests.map((r) => r.path)).toEqual(['media.json', 'messages.json', 'messages.json']);
+        expect(t.rapidPro.requests[2].body).toEqual({ contact: CONTACT, attachments: ['media-1'] });
+    });
+
+    it('sends the calls a 0.1.0 installation left in its outbox (records without a kind tag)', async () => {
+        const t = setup();
+        const now = t.clock.value;
+        const legacy = {
+            kind: 'contact_fields',
+            fields: { status: 'open' },
+            summary: 'the contact status field',
+            id: `${now * 1000}-abcd`,
+            contactUuid: CONTACT,
+            roomId: ROOM,
+            seq: now * 1000,
+            createdAt: now,
+            attempts: 2,
+            nextAttemptAt: now,
+        };
+        await t.persistence.createWithAssociations(legacy, associationsOf.outboxItem(legacy));
+        expect(await t.instance().hasPending(t.ctx().read, CONTACT)).toBe(true);
+        await t.instance().drain(t.ctx(), CONTACT);
+        expect(t.rapidPro.requests).toEqual([
+            { method: 'post', path: `contacts.json?uuid=${CONTACT}`, body: { fields: { status: 'open' } } },
+        ]);
+        expect(t.outbox()).toEqual([]);
+    });
+
+    it('tags every item it writes', async () => {
+        const t = setup();
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('a', 'b'), { sendNow: false });
+        expect(t.persistence.dataWith(Keys.outbox().getID()).map((item) => item.record)).toEqual([
+            RecordKind.OutboxItem,
+            RecordKind.OutboxItem,
+        ]);
+    });
+});
+
+function deliveryContextWithUpload(t: ReturnType<typeof setup>) {
+    return deliveryContext(t.persistence, t.rapidPro, t.scheduler, testConfig(), { u1: Buffer.from('%PDF-1.4') });
+}
