@@ -318,6 +318,19 @@ if (require.main === module) {
             console.error(error?.stack ? error.stack : error);
             process.exit(1);
         });
+    } else if (args.includes('--if-stale')) {
+        // npm test: the main app and the harness's fixture apps, each only when its sources changed.
+        try {
+            for (const fixture of ['trivial-app', 'probe-app']) {
+                packageApp(path.join(repoRoot, 'harness', 'fixtures', fixture), { quiet: true });
+            }
+            if (!isFresh(repoRoot)) {
+                packageApp(repoRoot, { quiet: true });
+            }
+        } catch (e) {
+            console.error(e.message);
+            process.exit(1);
+        }
     } else {
         const dir = args.find((a) => !a.startsWith('--'));
         try {
