@@ -1,5 +1,5 @@
 /**
- * `npm test`: lint and format check, then the two type-checks and the packaging of the apps the
+ * `npm test`: lint and format check, then the type-check and the packaging of the apps the
  * integration tests load, side by side (each is mostly one process; on two cores overlapping them
  * saves about half a minute), then jest with a worker per core. Extra arguments go to jest.
  */
@@ -29,7 +29,8 @@ async function main() {
         process.exit(lint.status || 1);
     }
     const steps = await Promise.all([
-        run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
+        // tsconfig.test.json covers the app (strict) as well as the tests, harness, sandbox and bench;
+        // packaging compiles the app once more with rc-apps. `npm run typecheck` also checks the app alone.
         run(bin('tsc'), ['-p', 'tsconfig.test.json', '--noEmit']),
         // The same packaging jest's globalSetup does; it finds the zip fresh afterwards.
         run(process.execPath, [path.join(__dirname, 'package-app.js'), '--if-stale']),
