@@ -178,13 +178,7 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         expect(lost).toHaveLength(1);
         rig.host.scheduler.cancel({ _id: lost[0]._id });
         expect(pendingDrains()).toHaveLength(0);
-        // The app judges "due" by its own clock (real time in the Deno process): let the backoff pass.
-        const waiting = rig.host
-            .persistence()
-            .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
-            .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
-        expect(waiting).toHaveLength(1);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));
+        expect(await rig.waitForBackoff(contact.uuid)).toBe(1);
         const sweep = rig.host.scheduler.pendingJobs().find((job) => job.name.startsWith('rapidpro-outbox-sweep'))!;
         await rig.host.clock.advance(Math.max(0, sweep.nextRunAt!.getTime() - rig.host.clock.now().getTime()));
         expect(textsTo(contact)).toEqual(['do not lose me']);

@@ -185,13 +185,7 @@ describe('custom fields and jobs on a strict server', () => {
             rig.sim.setDown(false);
             await rig.host.enableApp();
             expect(rig.host.scheduler.pendingJobs().filter((job) => job.name.startsWith('rapidpro-outbox-drain'))).toHaveLength(0);
-            // The app judges "due" by its own clock (real time in the Deno process): let its backoff pass.
-            const waiting = rig.host
-                .persistence()
-                .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
-                .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number');
-            expect(waiting).toHaveLength(1);
-            await new Promise((resolve) => setTimeout(resolve, Math.max(0, (waiting[0].nextAttemptAt as number) - Date.now() + 50)));
+            expect(await rig.waitForBackoff(contact.uuid)).toBe(1);
             await rig.flush(10 * 60 * 1000); // the next sweep
             expect(rig.sim.sent.filter((m) => m.contact === contact.uuid && m.text === 'Reply sent during the outage')).toHaveLength(1);
         },

@@ -24,6 +24,11 @@ export interface BridgeRig {
     defaultBody(contact: Contact, extra?: Record<string, unknown>): Record<string, unknown>;
     /** Hands a new contact over and lets an agent take the room. */
     openChat(agent?: string): Promise<{ contact: Contact; roomId: string }>;
+    /**
+     * Waits (in real time) until the contact's waiting outbox items are due: the app judges "due" by its own
+     * clock, real time in the runtime process, not the harness's virtual clock. Answers how many wait.
+     */
+    waitForBackoff(contactUuid: string): Promise<number>;
     /** Sends what is due in the outbox (scheduled drains) by advancing the virtual clock. */
     flush(ms?: number): Promise<void>;
     stop(): Promise<void>;
@@ -95,6 +100,15 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
             await host.rc.takeRoom(res.body.room_id, agent);
             await rig.flush();
             return { contact, roomId: res.body.room_id };
+        },
+        waitForBackoff: async (contactUuid) => {
+            const waiting = host
+                .persistence()
+                .map((record) => record.data as { contactUuid?: string; nextAttemptAt?: number })
+                .filter((item) => item.contactUuid === contactUuid && typeof item.nextAttemptAt === 'number');
+            const latest = Math.max(0, ...waiting.map((item) => item.nextAttemptAt as number));
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, latest - Date.now() + 50)));
+            return waiting.length;
         },
         flush: async (ms = 0) => {
             if (ms > 0) {
