@@ -1,5 +1,15 @@
 /** Unit tests run the pure code directly; integration tests drive the packaged zip in the real engine. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }];
+const integration = {
+    testEnvironment: 'node',
+    transform: { '^.+\\.ts$': tsJest },
+    globalSetup: '<rootDir>/test/integration/globalSetup.js',
+};
+/**
+ * The suites that also run with the app in Node 22 (Rocket.Chat 8.8+'s default runtime; see README
+ * "Rocket.Chat versions and app runtimes"): together they reach every endpoint, event, job and media path.
+ */
+const BOTH_RUNTIMES = ['handoff', 'contactMessages', 'agentMessages', 'lifecycle', 'delivery', 'realServer', 'realServerLifecycle', 'auth'];
 module.exports = {
     testTimeout: 60000,
     projects: [
@@ -9,12 +19,13 @@ module.exports = {
             testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
             transform: { '^.+\\.ts$': tsJest },
         },
+        { ...integration, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
         {
-            displayName: 'integration',
-            testEnvironment: 'node',
-            testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-            transform: { '^.+\\.ts$': tsJest },
-            globalSetup: '<rootDir>/test/integration/globalSetup.js',
+            ...integration,
+            displayName: 'integration-node',
+            testMatch: BOTH_RUNTIMES.map((name) => `<rootDir>/test/integration/${name}.test.ts`),
+            // Rocket.Chat 8.8's switch: the hosts of these files start the app in the Node runtime.
+            setupFiles: ['<rootDir>/harness/setup/jest-node-runtime.js'],
         },
     ],
 };

@@ -24,7 +24,7 @@ function run(command, args) {
 }
 
 async function main() {
-    const lint = spawnSync(bin('biome'), ['check', '.'], { cwd: root, stdio: 'inherit' });
+    const lint = spawnSync(bin('biome'), ['check', '--error-on-warnings', '.'], { cwd: root, stdio: 'inherit' });
     if (lint.status !== 0) {
         process.exit(lint.status || 1);
     }

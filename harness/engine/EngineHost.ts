@@ -8,7 +8,6 @@ import { AppStatus } from '@rocket.chat/apps-engine/definition/AppStatus';
 import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import { AppManager } from '@rocket.chat/apps-engine/server/AppManager';
-import { AppPackageParser } from '@rocket.chat/apps-engine/server/compiler/AppPackageParser';
 import type { ILoggerStorageEntry } from '@rocket.chat/apps-engine/server/logging';
 import type { ProxiedApp } from '@rocket.chat/apps-engine/server/ProxiedApp';
 
@@ -16,6 +15,8 @@ import { buildApiRequest, expressSend, type HttpReply, notFound } from './apiReq
 import type { ApiCall, ApiResult, EngineHostOptions } from './hostTypes';
 import { decodeApiReply, encodeApiCall, HttpFront } from './httpFront';
 import { denials, type PermissionDenial } from './permissionDenials';
+import { installApp } from './installApp';
+import { defaultRuntime, selectRuntime } from './nodeRuntime';
 import { prepareProcess } from './runtimeEnv';
 import { EmulatedAppBridges } from './bridges';
 import type { BridgeSet, HttpCallRecord } from './bridges';
@@ -25,7 +26,7 @@ import { MemoryLogStorage, MemoryMetadataStorage, MemorySourceStorage } from './
 import { randomId } from './util';
 
 /**
- * Runs an app .zip in the real Apps-Engine (AppManager + Deno runtime) against the in-memory
+ * Runs an app .zip in the real Apps-Engine (AppManager + Deno runtime, or Node: nodeRuntime.ts) against the in-memory
  * Rocket.Chat of harness/rocketchat. One host = one AppManager = one app; start as many hosts one
  * after the other as you like (stop() frees the AppManager singleton), not two at once.
  */
@@ -51,7 +52,6 @@ export class EngineHost {
     private readonly inflight = new Set<Promise<unknown>>();
     private readonly adminToken = randomId(43);
     private stopped = false;
-    private readonly originalNodeEnv = process.env.NODE_ENV;
 
     private constructor(private readonly options: EngineHostOptions) {
         this.rc = new RocketChat({ ...(options.rc ?? {}), routing: options.routing ?? 'auto' });
@@ -81,6 +81,7 @@ export class EngineHost {
             sourceStorage: new MemorySourceStorage(),
             tempFilePath: this.tempDir,
         });
+        selectRuntime(this.manager, options.runtime ?? defaultRuntime());
         this.rc.attach(this.manager);
         this.front = new HttpFront(this, !!(options.rc?.siteUrl || options.rc?.serverSettings?.Site_Url));
     }
@@ -104,36 +105,12 @@ export class EngineHost {
     }
 
     private async install(): Promise<void> {
-        const zip = typeof this.options.zip === 'string' ? fs.readFileSync(this.options.zip) : this.options.zip;
-        const parsed = await new AppPackageParser().unpackageApp(zip);
-        this.appInfo = parsed.info;
-        this.appId = parsed.info.id;
-        // Rocket.Chat grants what the admin accepted on install: the permissions listed in app.json
-        // (or the engine's default set when the app lists none).
-        const permissionsGranted =
-            this.options.permissionsGranted ?? (Array.isArray(parsed.info.permissions) ? parsed.info.permissions : undefined);
-
-        this.admin = this.rc.createUser({ username: 'admin', name: 'Administrator', roles: ['admin', 'user', 'livechat-manager'] });
-        await this.manager.load();
-        const aff = await this.manager.add(zip, {
-            enable: true,
-            user: this.rc.toAppUser(this.admin) as never,
-            permissionsGranted,
-        });
-        const problems = [
-            aff.hasStorageError() ? aff.getStorageError() : undefined,
-            aff.hasAppUserError() ? (aff.getAppUserError() as { message?: string }).message : undefined,
-        ].filter(Boolean);
-        const app = aff.getApp();
-        if (!app || problems.length) {
-            throw new Error(`The engine refused the app: ${problems.join('; ') || 'no app returned'}`);
-        }
-        this.app = app;
-        const status = await app.getStatus();
-        if (!['manually_enabled', 'auto_enabled'].includes(String(status))) {
-            const logs = this.logText();
-            throw new Error(`The app did not enable (status ${status}). App logs:\n${logs.slice(-4000)}`);
-        }
+        const parsed = (info: IAppInfo, admin: EngineHost['admin']) => {
+            this.appInfo = info;
+            this.appId = info.id;
+            this.admin = admin;
+        };
+        this.app = await installApp(this.manager, this.rc, this.options, parsed, () => this.logText());
         for (const [id, value] of Object.entries(this.options.settings ?? {})) {
             await this.updateSetting(id, value);
         }
@@ -301,7 +278,7 @@ export class EngineHost {
 
     // ------------------------------------------------------------------ shutdown
 
-    /** Waits for in-flight calls, events and jobs; unloads the app; kills Deno; closes the HTTP front. */
+    /** Waits for in-flight calls, events and jobs; unloads the app; kills its runtime process; closes the HTTP front. */
     public async stop(): Promise<void> {
         if (this.stopped) {
             return;
@@ -318,18 +295,13 @@ export class EngineHost {
         } catch {
             // unloading a half-installed app may fail; the process is killed below anyway
         }
-        for (const app of [this.app].filter(Boolean)) {
-            try {
-                await app.getRuntimeController().stopApp();
-            } catch {
-                // already stopped
-            }
-        }
+        // kill the runtime process (already stopped when the app never started)
+        await this.app
+            ?.getRuntimeController()
+            .stopApp()
+            .catch(() => undefined);
         (AppManager as unknown as { Instance?: AppManager }).Instance = undefined;
         fs.rmSync(this.tempDir, { recursive: true, force: true });
-        if (this.originalNodeEnv === undefined) {
-            // keep 'development' for other hosts of this process; nothing to restore
-        }
         if (activeHost === this) {
             activeHost = undefined;
         }

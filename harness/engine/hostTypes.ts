@@ -1,6 +1,7 @@
 import type { IPermission } from '@rocket.chat/apps-engine/definition/permissions/IPermission';
 
 import type { RocketChatOptions, RoutingMode } from '../rocketchat/RocketChat';
+import type { RuntimeBackend } from './nodeRuntime';
 
 export interface EngineHostOptions {
     /** The app package: a Buffer or a path to the .zip (e.g. from packageApp()). */
@@ -9,7 +10,12 @@ export interface EngineHostOptions {
     settings?: Record<string, unknown>;
     /** Omnichannel routing: 'auto' (Auto_Selection, default) or 'manual' (Manual_Selection). */
     routing?: RoutingMode;
-    /** Per-call limit of the Deno runtime (APPS_ENGINE_RUNTIME_TIMEOUT), default 10 s (Rocket.Chat: 30 s). */
+    /**
+     * The app runtime: 'deno' (Rocket.Chat 8.0-8.7) or 'node' (8.8+ default; see nodeRuntime.ts).
+     * Default: process.env.APPS_ENGINE_RUNTIME_BACKEND when it is 'node', else 'deno'.
+     */
+    runtime?: RuntimeBackend;
+    /** Per-call limit of the app runtime (APPS_ENGINE_RUNTIME_TIMEOUT), default 10 s (Rocket.Chat: 30 s). */
     runtimeTimeoutMs?: number;
     /** 'manual' (default): jobs run only via host.clock; 'auto': also polled every `pollMs` like Agenda. */
     scheduler?: 'manual' | 'auto';

@@ -16,6 +16,10 @@ export interface Conversation {
     openedAt: number;
     /** The agent the contact was last told about, so the "agent assigned" notice goes out once. */
     announcedAgentId?: string;
+    /** What the agent saw first (the flow's results), posted again if Rocket.Chat moves the chat to a new room. */
+    handoffSummary?: string;
+    /** The contact's flow asked to close the chat (POST close): no closed notice, no close flow. */
+    closeRequestedAt?: number;
     /** When the contact was last told they wait for an agent (transfer to a queue), to tell it once. */
     waitingNoticeAt?: number;
     /**
@@ -35,8 +39,8 @@ export interface SeenMessages {
 export interface SeenMessage {
     id: string;
     roomMessageId?: string;
-    /** Items of the message (text, each attachment) already in the room, when not all of them got there. */
-    posted?: number;
+    /** Indexes of the message's items (the text, each attachment) in a room, when not all of them got there. */
+    done?: number[];
 }
 
 const isConversation = isRecordOf<Conversation>(RecordKind.Conversation);
@@ -100,16 +104,11 @@ export class ConversationStore {
         await this.persistence().removeByAssociations(associationsOf.conversation(conversation));
     }
 
-    /** Removes every record of the contact (also a stale one whose room was closed behind our back). */
-    async removeContact(contactUuid: string): Promise<void> {
-        await this.persistence().removeByAssociation(Keys.contact(contactUuid));
-    }
-
     // Message ids already posted, so a webhook retried by RapidPro does not post twice.
 
-    /** `posted`: how many items of the message are in the room, when a refusal stopped the rest. */
-    async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string, posted?: number): Promise<void> {
-        const entry: SeenMessage = posted === undefined ? { id: messageId, roomMessageId } : { id: messageId, roomMessageId, posted };
+    /** `done`: which items of the message are in a room, when a refusal kept the others out. */
+    async markMessageSeen(seen: SeenMessages, messageId: string, roomMessageId?: string, done?: number[]): Promise<void> {
+        const entry: SeenMessage = done === undefined ? { id: messageId, roomMessageId } : { id: messageId, roomMessageId, done };
         const entries = seen.entries
             .filter((other) => other.id !== messageId)
             .concat([entry])

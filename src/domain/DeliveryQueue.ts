@@ -98,6 +98,22 @@ export class DeliveryQueue {
         });
     }
 
+    /**
+     * Withdraws the contact's waiting calls that match (not one another instance is sending right now).
+     * Answers how many were withdrawn.
+     */
+    async withdraw(ctx: DeliveryContext, contactUuid: string, matches: (item: OutboxItem) => boolean): Promise<number> {
+        return this.mutex.run(contactUuid, async () => {
+            const now = this.now();
+            const items = await this.store.ofContact(ctx.read.getPersistenceReader(), contactUuid);
+            const chosen = items.filter((item) => matches(item) && OutboxLeases.isFree(item, now));
+            for (const item of chosen) {
+                await this.store.remove(ctx.persis, item);
+            }
+            return chosen.length;
+        });
+    }
+
     /** Whether any call of the contact waits in the outbox (a new chat's messages must queue behind it). */
     hasPending(read: IRead, contactUuid: string): Promise<boolean> {
         return this.store.hasPending(read.getPersistenceReader(), contactUuid);

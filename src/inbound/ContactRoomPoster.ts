@@ -28,13 +28,13 @@ export function contactItems(text: string, attachments: InboundAttachment[]): Co
 export interface PostedContactMessage {
     messageIds: string[];
     attachmentsAsLinks: number;
-    /** How many items are in a room, counting those skipped as already posted by an earlier call. */
-    posted: number;
+    /** Indexes of the items in a room, counting those an earlier call posted. */
+    done: number[];
     /** The room the last item landed in: a new one when Rocket.Chat opened it behind the bridge's back. */
     room: ILivechatRoom;
     /** Set when Rocket.Chat put something into a room other than the one the bridge asked for. */
     movedTo?: ILivechatRoom;
-    /** Why the item at `posted` could not be posted (the rest were not tried). */
+    /** The first refusal (in order mode the items after it were not tried). */
     error?: unknown;
 }
 
@@ -58,11 +58,21 @@ export class ContactRoomPoster {
 
     /**
      * `deadline` (epoch ms) keeps the webhook call within RapidPro's 15 s timeout: attachments that
-     * cannot be fetched before it are posted as links. `skip` items were posted by an earlier call.
+     * cannot be fetched before it are posted as links. `done`: items an earlier call posted. `isolate`:
+     * one refused item does not stop the others (the handoff); otherwise they wait, in order (`message`).
      */
-    async post(room: ILivechatRoom, visitor: IVisitor, items: ContactItem[], deadline: number, skip = 0): Promise<PostedContactMessage> {
-        const outcome: PostedContactMessage = { messageIds: [], attachmentsAsLinks: 0, posted: Math.min(skip, items.length), room };
-        for (let index = outcome.posted; index < items.length; index++) {
+    async post(
+        room: ILivechatRoom,
+        visitor: IVisitor,
+        items: ContactItem[],
+        deadline: number,
+        options: { done?: number[]; isolate?: boolean } = {},
+    ): Promise<PostedContactMessage> {
+        const outcome: PostedContactMessage = { messageIds: [], attachmentsAsLinks: 0, done: [...(options.done || [])], room };
+        for (let index = 0; index < items.length; index++) {
+            if (outcome.done.includes(index)) {
+                continue;
+            }
             const item = items[index];
             try {
                 if (item.kind === 'text') {
@@ -72,12 +82,15 @@ export class ContactRoomPoster {
                 } else {
                     await this.postAttachment(outcome, visitor, item.attachment, deadline);
                 }
+                outcome.done.push(index);
             } catch (error) {
-                outcome.error = error;
-                return outcome;
+                outcome.error = outcome.error || error;
+                if (!options.isolate) {
+                    break; // in order: what follows waits for the call to be repeated
+                }
             }
-            outcome.posted = index + 1;
         }
+        outcome.done.sort((a, b) => a - b);
         return outcome;
     }
 

@@ -37,15 +37,17 @@ export async function postContactWords(
     visitor: IVisitor,
     words: ContactWords,
     deadline: number,
+    options: { isolate?: boolean } = {},
 ): Promise<ContactWordsResult> {
+    const { logger } = ctx.services;
     const items = contactItems(words.text, words.attachments);
     const earlier = words.messageId ? open.seen.entries.filter((entry) => entry.id === words.messageId)[0] : undefined;
-    if (earlier && (earlier.posted === undefined || earlier.posted >= items.length)) {
+    if (earlier && (earlier.done === undefined || items.every((_, index) => earlier.done?.includes(index)))) {
         return { kind: 'duplicate', room: open.room, roomMessageId: earlier.roomMessageId || null };
     }
-    const skip = earlier && earlier.posted !== undefined ? earlier.posted : 0;
-    const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, ctx.services.logger);
-    const posted = await poster.post(open.room, visitor, items, deadline, skip);
+    const before = earlier?.done || [];
+    const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, logger);
+    const posted = await poster.post(open.room, visitor, items, deadline, { done: before, isolate: options.isolate });
 
     let conversation = open.conversation;
     if (posted.movedTo) {
@@ -53,18 +55,30 @@ export async function postContactWords(
             conversation = await adoptRoom(ctx, conversation, posted.movedTo);
         } catch (error) {
             // Agents' replies in that room would not reach the contact.
-            ctx.services.logger.error(`Room ${posted.movedTo.id} not adopted: ${errorText(error)}`);
+            logger.error(`Room ${posted.movedTo.id} not adopted: ${errorText(error)}`);
         }
     }
     const firstMessageId = posted.messageIds[0] || earlier?.roomMessageId || null;
-    if (words.messageId && posted.posted > skip) {
-        const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
-        await store.markMessageSeen(open.seen, words.messageId, firstMessageId || undefined, posted.error ? posted.posted : undefined);
+    if (words.messageId && posted.done.length > before.length) {
+        try {
+            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
+            await store.markMessageSeen(open.seen, words.messageId, firstMessageId || undefined, posted.error ? posted.done : undefined);
+        } catch (error) {
+            // The words are in the room; only a repeated call could post them twice.
+            logger.warn(`Message id not recorded in room ${posted.room.id}: ${errorText(error)}`);
+        }
     }
     if (posted.error) {
-        const what = posted.posted === 0 ? 'nothing' : `${posted.posted} of ${items.length} parts`;
-        ctx.services.logger.warn(
-            `Contact message refused by Rocket.Chat in room ${posted.room.id} (${what} posted): ${errorText(posted.error)}`,
+        const missing = items.length - posted.done.length;
+        logger.warn(
+            `Contact message refused by Rocket.Chat in room ${posted.room.id} ` +
+                `(${missing} of ${items.length} parts missing): ${errorText(posted.error)}`,
+        );
+        await ctx.services.notifier.notifyAgent(
+            ctx,
+            posted.room.id,
+            `Rocket.Chat refused ${missing === items.length ? 'a message' : `${missing} of ${items.length} parts of a message`} ` +
+                'the contact sent; RapidPro was told, and the flow may send it again.',
         );
     }
     return {

@@ -27,9 +27,15 @@ export function openingDrafts(
  * their room closed: a real server then opens a new room, routed like any new chat). That room
  * becomes the contact's conversation: associated, a note for its agent, the notice and the fields.
  */
-export async function adoptRoom(ctx: EndpointContext, previous: Conversation, room: ILivechatRoom): Promise<Conversation> {
+export function adoptRoom(ctx: EndpointContext, previous: Conversation, room: ILivechatRoom): Promise<Conversation> {
+    // Under the closed room's lock, shared with its close event: the two never interleave on this instance.
+    return ctx.services.roomMutex.run(previous.roomId, () => adopt(ctx, previous, room));
+}
+
+async function adopt(ctx: EndpointContext, previous: Conversation, room: ILivechatRoom): Promise<Conversation> {
     const { read, modify, persis, services } = ctx;
     const store = new ConversationStore(read.getPersistenceReader(), persis);
+    const closeAlreadyHandled = !(await store.findByRoom(previous.roomId));
     await store.remove(previous); // a no-op when the close event already did it
     const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
     const conversation: Conversation = {
@@ -39,29 +45,48 @@ export async function adoptRoom(ctx: EndpointContext, previous: Conversation, ro
         departmentId: fresh.department ? fresh.department.id : previous.departmentId,
         departmentName: fresh.department ? fresh.department.name : previous.departmentName,
         announcedAgentId: fresh.servedBy ? fresh.servedBy.id : undefined,
+        closeRequestedAt: undefined,
+        waitingNoticeAt: undefined,
         outboxBacklog: await services.queue.hasPending(read, previous.contactUuid),
     };
     await store.save(conversation);
     services.logger.info(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
-    try {
-        await services.notifier.postNote(
-            ctx,
-            fresh,
-            [
-                `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, ` +
-                    'so Rocket.Chat opened this one.',
-                'The bridge carries on here: replies in this room reach the contact through RapidPro.',
-            ].join('\n'),
+    const delivery = await services.deliveryContext(read, modify, ctx.http, persis);
+
+    const note = [
+        `*RapidPro handoff* · ${previous.contactName || 'the contact'} wrote after their previous chat closed, ` +
+            'so Rocket.Chat opened this one. Replies in this room reach the contact through RapidPro.',
+    ];
+    if (closeAlreadyHandled && ctx.config.closeFlowUuid) {
+        // The previous chat's close would hand the contact back to the bot, which now talks over this chat.
+        const withdrawn = await services.queue.withdraw(
+            delivery,
+            previous.contactUuid,
+            (item) => item.kind === 'flow_start' && item.roomId === previous.roomId,
         );
+        if (withdrawn === 0) {
+            note.push(
+                ":warning: RapidPro's close flow had already started for this contact: their next replies may go to that flow " +
+                    'rather than to this chat.',
+            );
+        }
+    }
+    if (previous.handoffSummary) {
+        note.push('', previous.handoffSummary);
+    }
+    try {
+        await services.notifier.postNote(ctx, fresh, note.join('\n'));
     } catch (error) {
         services.logger.warn(`Note for the adopted room ${room.id} not posted: ${errorText(error)}`);
     }
     await services.queue.enqueue(
-        await services.deliveryContext(read, modify, ctx.http, persis),
+        delivery,
         conversation.contactUuid,
         room.id,
         openingDrafts(ctx.config, conversation.language, fresh, conversation),
-        { sendNow: false },
+        {
+            sendNow: false,
+        },
     );
     return conversation;
 }

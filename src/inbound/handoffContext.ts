@@ -1,6 +1,6 @@
 import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { formatHandoffSummary, formatTranscript } from '../lib/agentContext';
+import { formatTranscript } from '../lib/agentContext';
 import { HISTORY_TIMEOUT_MS, HISTORY_WINDOW_MS } from '../lib/limits';
 import { errorText } from '../lib/log';
 import type { EndpointContext } from './BridgeEndpoint';
@@ -16,6 +16,7 @@ export async function postAgentContext(
     room: ILivechatRoom,
     visitor: IVisitor,
     request: HandoffRequest,
+    summary: string,
 ): Promise<void> {
     const { services } = ctx;
     const limit = await services.notifier.roomMessageLimit(ctx.read);
@@ -29,20 +30,7 @@ export async function postAgentContext(
         }
     };
 
-    await step('the handoff summary', () =>
-        services.notifier.postNote(
-            ctx,
-            room,
-            formatHandoffSummary({
-                contactName: request.contact.name,
-                urn: request.contact.urn,
-                flowName: request.flow?.name,
-                results: request.results,
-                fields: request.fields,
-            }),
-            limit,
-        ),
-    );
+    await step('the handoff summary', () => services.notifier.postNote(ctx, room, summary, limit));
 
     const refusedFields: string[] = [];
     await step('the custom fields', async () => {

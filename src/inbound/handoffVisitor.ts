@@ -23,7 +23,9 @@ export async function findOrCreateVisitor(
     const known = await livechat.getLivechatVisitorByToken(token);
     const phone = phoneFromUrn(request.contact.urn);
     let phoneIsFree = !!phone;
-    if (phone && !known) {
+    const knownHasPhone = !!known?.phone?.some((entry) => entry.phoneNumber === phone);
+    if (phone && !knownHasPhone) {
+        // Also for a known visitor: another contact may have registered the number since.
         const holder = await livechat.getLivechatVisitorByPhoneNumber(phone);
         phoneIsFree = !holder || holder.token === token;
     }

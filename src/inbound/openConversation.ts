@@ -25,7 +25,8 @@ export async function findOpenConversation(read: IRead, persis: IPersistence, co
     if (room && isRoomOpen(room)) {
         return { conversation, room, seen };
     }
-    await store.removeContact(contactUuid); // also the seen message ids: they carry the contact key
+    // Only this stale record: a newer conversation of the contact (saved meanwhile) must stay.
+    await store.remove(conversation);
     return undefined;
 }
 

@@ -30,7 +30,8 @@ const PATTERNS: Array<[RegExp, Refusal]> = [
     [/invalid-department/i, 'unknown_department'],
     [/contact-channel-blocked/i, 'contact_blocked'],
     [/forwarding-chat-same-department/i, 'same_department'],
-    [/room-closed|removing inquiry|room-cannot-be-closed|room is closed/i, 'room_closed'],
+    // Not `error-room-cannot-be-closed-try-again`: a passing failure, answered as a refusal to retry.
+    [/error-room-closed|removing inquiry|room is closed/i, 'room_closed'],
     [/tags-must-be-assigned/i, 'tags_required'],
     [/comment-is-required/i, 'comment_required'],
     [/room-onHold/i, 'on_hold'],
@@ -49,7 +50,8 @@ export function classifyRefusal(error: unknown): Refusal {
 
 /** The server's own code (`error-…`) for a refusal we have no name for; never free text (it may quote data). */
 export function serverCode(error: unknown): string {
-    const match = /\b(error-[a-z0-9-]+|[a-z]+(?:-[a-z]+){1,6})\b/i.exec(errorText(error));
+    // Only a code shape Rocket.Chat uses; other words of the message may be data.
+    const match = /\b(error-[a-z0-9-]+|no-agent-online|invalid-custom-field|cannot-access-room)\b/i.exec(errorText(error));
     return match ? match[1] : 'unknown';
 }
 

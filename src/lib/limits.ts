@@ -41,6 +41,8 @@ export const SWEEP_CONTACT_BUDGET_MS = 1000;
 export const CLAIM_TTL_MS = 60000;
 /** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
 export const WAITING_NOTICE_WINDOW_MS = 10000;
+/** A POST close this recent counts as the contact's, whoever's close Rocket.Chat recorded (it may race an agent's). */
+export const CLOSE_REQUEST_WINDOW_MS = 60000;
 /** Settings are re-read at least this often, should a change notice ever be missed. */
 export const SETTINGS_MAX_AGE_MS = 60000;
 /** Message ids kept per contact for `duplicate`: RapidPro's webhook retries, with room to spare. */

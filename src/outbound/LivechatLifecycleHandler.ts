@@ -11,7 +11,7 @@ import type { BridgeServices } from '../BridgeServices';
 import { ConversationStore } from '../domain/ConversationStore';
 import { stageDrafts } from '../domain/lifecycleStages';
 import type { OutboundDraft } from '../domain/outboxItems';
-import { WAITING_NOTICE_WINDOW_MS } from '../lib/limits';
+import { CLOSE_REQUEST_WINDOW_MS, WAITING_NOTICE_WINDOW_MS } from '../lib/limits';
 
 function nameOfUser(user: IUser | undefined): string | undefined {
     return user ? user.name || user.username : undefined;
@@ -102,7 +102,7 @@ export class LivechatLifecycleHandler {
             departmentName: toDepartment.name || toDepartment.id,
             // Back in a queue: whoever takes it next is announced, even the same agent again.
             announcedAgentId: waiting ? undefined : conversation.announcedAgentId,
-            waitingNoticeAt: Date.now(),
+            waitingNoticeAt: waiting ? Date.now() : conversation.waitingNoticeAt,
         });
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         this.services.logger.info(`Lifecycle: room ${conversation.roomId} moved to department ${toDepartment.id}`);
@@ -170,7 +170,10 @@ export class LivechatLifecycleHandler {
         const ctx = await this.services.deliveryContext(read, modify, http, persis);
         const { config } = ctx;
         // When the contact's flow closed the chat (POST close), the bot already has the contact.
-        const closedByContact = room.closer === 'visitor';
+        // The contact's flow asked (POST close), even when an agent's close got there first.
+        const askedByContact =
+            conversation.closeRequestedAt !== undefined && Date.now() - conversation.closeRequestedAt < CLOSE_REQUEST_WINDOW_MS;
+        const closedByContact = room.closer === 'visitor' || askedByContact;
         const drafts: OutboundDraft[] = stageDrafts(config, 'closed', {
             language: conversation.language,
             variables: { agent: nameOfUser(room.servedBy), department: conversation.departmentName },

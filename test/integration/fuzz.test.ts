@@ -867,7 +867,8 @@ describe('valid but odd bodies succeed', () => {
         ['handoff', 100],
         ['registerClient', 30],
     ] as Array<[string, number]>) {
-        it(`POST ${path}: RapidPro's default webhook body with random names, URNs and results opens a room for a fresh contact`, async () => {
+        const title = `POST ${path}: RapidPro's default webhook body with random names, URNs and results`;
+        it(`${title} opens a room for a fresh contact`, async () => {
             const c = fc.tuple(fc.uuid(), fc.boolean()).chain(([uuid, options]) => webhookBody(uuid, options));
             await fc.assert(
                 fc.asyncProperty(c, async (body) => {

@@ -10,6 +10,7 @@ import { type BridgeRig, type Contact, startBridge } from './support/rig';
  * contact wrote is lost, and every refusal is a JSON answer with a code.
  */
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(1024, 0x5a), Buffer.from([0xff, 0xd9])]);
+const CLOSE_FLOW = '7e1f0a52-9c3d-4b8e-a6f1-2d3c4b5a6f70';
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF', 'latin1');
 
 describe('on a server as strict as a real Rocket.Chat', () => {
@@ -17,7 +18,10 @@ describe('on a server as strict as a real Rocket.Chat', () => {
     let files: Awaited<ReturnType<typeof startFileServer>>;
 
     beforeAll(async () => {
-        rig = await startBridge({ routing: 'manual', settings: { status_field: 'bridge_status', history_on_handoff: true } });
+        rig = await startBridge({
+            routing: 'manual',
+            settings: { status_field: 'bridge_status', history_on_handoff: true, close_flow_uuid: CLOSE_FLOW },
+        });
         files = await startFileServer({
             '/media/photo.jpg': { contentType: 'image/jpeg', body: JPEG },
             '/media/exam.pdf': { contentType: 'application/pdf', body: PDF },
@@ -142,11 +146,15 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         expect(newRoom).not.toBe(oldRoom);
         expect(contactPosts(newRoom).map((m) => m.msg)).toEqual(['thanks!']);
         expect(contactPosts(oldRoom).map((m) => m.msg)).not.toContain('thanks!');
-        expect(
-            appUserNotes(newRoom)
-                .map((m) => m.msg)
-                .join('\n'),
-        ).toContain('previous chat closed');
+        const adoptedNotes = appUserNotes(newRoom)
+            .map((m) => m.msg)
+            .join('\n');
+        expect(adoptedNotes).toContain('previous chat closed');
+        expect(adoptedNotes).toContain('What the bot collected'); // the handoff's summary again, for this room's agent
+        // The closed chat's close flow would hand the contact to the bot while this chat goes on: withdrawn if it
+        // had not gone out yet, else this room's agent is warned.
+        const closeFlowStarted = rig.sim.flowStarts.some((start) => start.contacts.some((c) => c.uuid === contact.uuid));
+        expect(closeFlowStarted ? adoptedNotes.includes('close flow had already started') : true).toBe(true);
         // The new room is the contact's chat now: status, the status field, an agent's reply.
         expect((await rig.call(`status?contact=${contact.uuid}`)).body).toMatchObject({ status: 'queued', room_id: newRoom });
         expect(rig.sim.contacts.get(contact.uuid)!.fields.bridge_status).toBe('queued');
@@ -282,5 +290,93 @@ describe('on a server as strict as a real Rocket.Chat', () => {
         await rig.call('message', { contact: { uuid: child.uuid }, text: 'from the child' });
         expect(contactPosts(b.body.room_id).map((m) => m.msg)).toEqual(['from the child']);
         expect(contactPosts(a.body.room_id)).toHaveLength(0);
+    });
+
+    it('an agent taking the room while the handoff posts its notes: notices in order, the status field ends open', async () => {
+        const contact = rig.newContact();
+        rig.sim.seedMessages(contact.uuid, [{ direction: 'in', text: 'hello bot' }]);
+        rig.sim.delayNext(1, 1500, { path: /messages\.json/ }); // the transcript takes a while
+        const pending = rig.call('handoff', rig.defaultBody(contact));
+        // Once the bridge knows the room (its first notice is queued), and while the transcript is fetched:
+        let roomId: string | null = null;
+        for (let i = 0; i < 100 && !roomId; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            roomId = (await rig.call(`status?contact=${contact.uuid}`)).body.room_id;
+        }
+        expect(roomId).not.toBeNull();
+        const room = { _id: roomId as string };
+        await rc().takeRoom(room._id, 'alice');
+        const res = await pending;
+        await rig.flush();
+        expect(res.body).toMatchObject({ status: 'open', room_id: room._id, agent: 'Alice Agent' });
+        const texts = textsTo(contact);
+        expect(texts).toHaveLength(2);
+        expect(texts[0]).toMatch(/queue/i);
+        expect(texts[1]).toContain('Alice Agent');
+        expect(rig.sim.contacts.get(contact.uuid)!.fields.bridge_status).toBe('open');
+    });
+
+    it('a refused first text of a handoff does not keep its files out; the agent is told; calling again posts the text', async () => {
+        const contact = rig.newContact();
+        const server = rc() as unknown as { sendVisitorMessage: (...args: unknown[]) => Promise<RcMessage> };
+        const original = server.sendVisitorMessage.bind(rc());
+        server.sendVisitorMessage = async () => {
+            server.sendVisitorMessage = original;
+            throw new Error('Message contains bad words [error-message-not-allowed]');
+        };
+        const body = rig.defaultBody(contact, { text: 'my exam', attachments: [`application/pdf:${files.url}/media/exam.pdf`] });
+        const first = await rig.call('handoff', body);
+        expect(first.status).toBe(503);
+        expect(first.body.status).toBe('not_posted');
+        const roomId = first.body.room_id as string;
+        expect(contactPosts(roomId).map((m) => m.msg || m.file?.name)).toEqual(['exam.pdf']);
+        expect(
+            appUserNotes(roomId)
+                .map((m) => m.msg)
+                .join('\n'),
+        ).toContain('Rocket.Chat refused');
+        const again = await rig.call('handoff', body);
+        expect(again.body).toMatchObject({ status: 'already_open', room_id: roomId });
+        expect(contactPosts(roomId).map((m) => m.msg || m.file?.name)).toEqual(['exam.pdf', 'my exam']);
+    });
+
+    it('a contact whose family phone another contact holds keeps no phone on later handoffs', async () => {
+        const holder = rig.newContact({ urn: 'whatsapp:5511999990077', name: 'Holder' });
+        const other = rig.newContact({ urn: 'whatsapp:5511999990077', name: 'Other' });
+        await rig.call('handoff', rig.defaultBody(holder));
+        const first = await rig.call('handoff', rig.defaultBody(other));
+        const token = rc().room(first.body.room_id)!.v!.token;
+        await rc().takeRoom(first.body.room_id, 'alice');
+        await rc().agentClose(first.body.room_id, 'alice');
+        const second = await rig.call('handoff', rig.defaultBody(other));
+        expect(rc().room(second.body.room_id)!.v!.token).toBe(token);
+        expect(rc().visitorByToken(token)!.phone || []).toEqual([]);
+        expect(rc().visitors.filter((v) => v.phone?.some((p) => p.phoneNumber.endsWith('5511999990077')))).toHaveLength(1);
+    });
+
+    it('the mediator alias posts a long results.clientmessage whole; over 16,384 characters it is a 400', async () => {
+        const contact = rig.newContact();
+        const handoff = await rig.call('handoff', rig.defaultBody(contact));
+        const long = `${'a long story '.repeat(500)}end`;
+        const res = await rig.call('sendMessageToAgent', { contact: { uuid: contact.uuid }, results: { clientmessage: { value: long } } });
+        expect(res.status).toBe(200);
+        expect(contactPosts(handoff.body.room_id).map((m) => m.msg)).toEqual([long.trim()]);
+        const tooLong = await rig.call('sendMessageToAgent', {
+            contact: { uuid: contact.uuid },
+            results: { clientmessage: { value: 'x'.repeat(16385) } },
+        });
+        expect(tooLong.status).toBe(400);
+        expect(tooLong.body.error).toContain('clientmessage');
+    });
+
+    it('Omnichannel off with nobody online: 503 omnichannel_disabled, not no_agents', async () => {
+        rc().setServerSetting('Livechat_enabled', false);
+        try {
+            const res = await rig.call('handoff', rig.defaultBody(rig.newContact(), { department: 'Night shift' }));
+            expect(res.status).toBe(503);
+            expect(res.body.status).toBe('omnichannel_disabled');
+        } finally {
+            rc().setServerSetting('Livechat_enabled', true);
+        }
     });
 });

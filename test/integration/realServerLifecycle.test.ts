@@ -17,7 +17,11 @@ function lifecycleSuite(routing: 'manual' | 'auto') {
         let rig: BridgeRig;
 
         beforeAll(async () => {
-            rig = await startBridge({ routing, departments: DEPARTMENTS, settings: { status_field: 'bridge_status' } });
+            rig = await startBridge({
+                routing,
+                departments: DEPARTMENTS,
+                settings: { status_field: 'bridge_status', close_flow_uuid: '3c2b1a09-8f7e-4d6c-9b5a-0e1f2a3b4c5d' },
+            });
         });
 
         afterAll(async () => {
@@ -114,6 +118,11 @@ function lifecycleSuite(routing: 'manual' | 'auto') {
             const res = await rig.call('close', { contact: { uuid: contact.uuid } });
             expect(res.status).toBe(200);
             expect(res.body).toMatchObject({ status: 'closed', room_id: roomId });
+            await rig.flush();
+            // The contact's flow asked to close: no "closed" notice and no close flow interrupting that flow.
+            expect(textsTo(contact).some((text) => /ended/i.test(text || ''))).toBe(false);
+            expect(rig.sim.flowStarts.some((start) => start.contacts.some((c) => c.uuid === contact.uuid))).toBe(false);
+            expect(statusField(contact)).toBe('closed');
             const again = await rig.call('close', { contact: { uuid: contact.uuid } });
             expect(again.status).toBe(404);
             expect(again.body.status).toBe('no_chat');

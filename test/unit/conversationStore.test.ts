@@ -69,7 +69,7 @@ describe('ConversationStore', () => {
     it('de-duplicates seen message ids: one entry per id, the newest last, at most SEEN_MESSAGES_KEPT', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
-        await store.markMessageSeen(noSeenMessages(CONTACT), 'm1', 'rm1', 1);
+        await store.markMessageSeen(noSeenMessages(CONTACT), 'm1', 'rm1', [0]);
         let seen = (await store.findByContactWithSeen(CONTACT)).seen;
         await store.markMessageSeen(seen, 'm2', 'rm2');
         seen = (await store.findByContactWithSeen(CONTACT)).seen;
@@ -102,16 +102,18 @@ describe('ConversationStore', () => {
         expect(found.seen.entries).toEqual([]);
     });
 
-    it('removeContact clears the conversation and its seen ids; remove clears one conversation', async () => {
+    it('remove clears one conversation and leaves a newer one of the same contact and its seen ids', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
         await store.save(conversation());
+        await store.save({ ...conversation(), roomId: 'room-2', openedAt: 2 });
         await store.markMessageSeen(noSeenMessages(CONTACT), 'm1');
-        await store.removeContact(CONTACT);
-        expect(persistence.size).toBe(0);
-        await store.save(conversation());
         await store.remove(conversation());
         expect(await store.findByRoom('room-1')).toBeUndefined();
+        expect((await store.findByRoom('room-2'))?.roomId).toBe('room-2');
+        const found = await store.findByContactWithSeen(CONTACT);
+        expect(found.conversation?.roomId).toBe('room-2');
+        expect(found.seen.entries.map((entry) => entry.id)).toEqual(['m1']);
     });
 
     it('sends each edit once, until the chat is forgotten; a 0.1.0 edit record counts too', async () => {

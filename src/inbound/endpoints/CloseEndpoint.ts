@@ -1,6 +1,7 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
+import { ConversationStore } from '../../domain/ConversationStore';
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { findOpenConversation, isRoomOpen } from '../openConversation';
 import { parseCloseRequest } from '../payloads/close';
@@ -20,6 +21,12 @@ export class CloseEndpoint extends BridgeEndpoint {
             if (!open) {
                 return errorResponse('no_chat', 'The contact has no open chat.');
             }
+            // Written first: should an agent's close get there before ours, the close event still knows
+            // the contact's flow asked (no "closed" notice, no close flow interrupting that flow).
+            await new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis).save({
+                ...open.conversation,
+                closeRequestedAt: Date.now(),
+            });
             try {
                 // No closer user: Rocket.Chat records the visitor as the one who closed it. A comment is
                 // always given, as servers may require one (Livechat_request_comment_when_closing_conversation).

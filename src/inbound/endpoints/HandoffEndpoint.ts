@@ -5,6 +5,7 @@ import { createHash } from 'crypto';
 
 import { type Conversation, ConversationStore, noSeenMessages } from '../../domain/ConversationStore';
 import { HandoffClaims } from '../../domain/HandoffClaims';
+import { formatHandoffSummary } from '../../lib/agentContext';
 import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
 import { errorText } from '../../lib/log';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
@@ -51,7 +52,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         }
 
         if (!(await read.getLivechatReader().isOnlineAsync(department ? department.id : undefined))) {
-            return noAgents(department);
+            return (await omnichannelDisabled(ctx)) ? omnichannelOff() : noAgents(department);
         }
 
         // Inside this instance the contact's lock already serializes handoffs. Across instances, a
@@ -74,7 +75,12 @@ export class HandoffEndpoint extends BridgeEndpoint {
             }
             return await this.openRoom(ctx, request, department, started);
         } finally {
-            await claims.release(claim);
+            try {
+                await claims.release(claim);
+            } catch (error) {
+                // A leftover claim expires on its own; the handoff's answer stands.
+                ctx.services.logger.warn(`Handoff claim not released: ${errorText(error)}`);
+            }
         }
     }
 
@@ -89,7 +95,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         if (!words) {
             return okResponse(describe('already_open', open.room, open.conversation));
         }
-        const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS);
+        const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS, { isolate: true });
         if (result.kind === 'failed') {
             return notPostedResponse(result.error, result.room.id, true);
         }
@@ -102,8 +108,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
         department: IDepartment | undefined,
         started: number,
     ): Promise<IApiResponse> {
-        const { read, modify, config, services } = ctx;
-        const store = new ConversationStore(read.getPersistenceReader(), ctx.persis);
+        const { read, modify, services } = ctx;
         let room: ILivechatRoom;
         let visitor: IVisitor;
         try {
@@ -141,45 +146,83 @@ export class HandoffEndpoint extends BridgeEndpoint {
             const generic = genericRefusal(error);
             return errorResponse(generic.code, generic.error.replace('nothing was done', 'nothing was created'));
         }
-        // Routing may have assigned an agent while the room was created.
-        const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
-        let conversation: Conversation = {
-            contactUuid: request.contact.uuid,
-            roomId: room.id,
-            visitorId: visitor.id,
-            visitorToken: visitor.token,
+        const summary = formatHandoffSummary({
             contactName: request.contact.name,
-            language: request.contact.language,
-            departmentId: department ? department.id : undefined,
-            departmentName: department ? department.name : undefined,
-            openedAt: Date.now(),
-            announcedAgentId: fresh.servedBy ? fresh.servedBy.id : undefined,
-            outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
-        };
-        await store.save(conversation);
+            urn: request.contact.urn,
+            flowName: request.flow?.name,
+            results: request.results,
+            fields: request.fields,
+        });
+        const opened = await this.announceOpening(ctx, request, department, visitor, room, summary);
+        let conversation = opened.conversation;
 
-        await postAgentContext(ctx, fresh, visitor, request);
+        await postAgentContext(ctx, opened.room, visitor, request, summary);
 
-        let answerRoom = fresh;
+        let answerRoom = opened.room;
         const words = contactWordsOf(request);
         let failure: unknown;
         if (words) {
             const result = await postContactWords(
                 ctx,
-                { conversation, room: fresh, seen: noSeenMessages(request.contact.uuid) },
+                { conversation, room: opened.room, seen: noSeenMessages(request.contact.uuid) },
                 visitor,
                 words,
                 started + WEBHOOK_CALL_BUDGET_MS,
+                { isolate: true },
             );
             if (result.kind !== 'duplicate') {
                 failure = result.error;
-                if (result.room.id !== fresh.id) {
+                if (result.room.id !== opened.room.id) {
                     answerRoom = result.room; // Rocket.Chat opened another room: adopted, with its own notices
                     conversation = result.conversation;
                 }
             }
         }
-        if (answerRoom === fresh) {
+        // The answer says where the room stands now (an agent may have taken it meanwhile).
+        answerRoom = ((await read.getRoomReader().getById(answerRoom.id)) as ILivechatRoom | undefined) || answerRoom;
+        services.logger.info(`Handoff: room ${answerRoom.id} opened (${roomStatus(answerRoom)})`);
+        if (failure !== undefined) {
+            return notPostedResponse(failure, answerRoom.id, true);
+        }
+        return okResponse(describe(roomStatus(answerRoom), answerRoom, conversation));
+    }
+
+    /**
+     * Records the conversation and queues the contact's first notice and fields at once, before the
+     * slower notes for the agent: an agent may take the room meanwhile. Under the room's lock, shared
+     * with the lifecycle events, the room is read again after the record exists, so an assignment
+     * that happened before is announced here and one that happens after is announced by its event.
+     */
+    private announceOpening(
+        ctx: EndpointContext,
+        request: HandoffRequest,
+        department: IDepartment | undefined,
+        visitor: IVisitor,
+        room: ILivechatRoom,
+        summary: string,
+    ): Promise<{ conversation: Conversation; room: ILivechatRoom }> {
+        const { read, modify, config, services } = ctx;
+        return services.roomMutex.run(room.id, async () => {
+            const store = new ConversationStore(read.getPersistenceReader(), ctx.persis);
+            const conversation: Conversation = {
+                contactUuid: request.contact.uuid,
+                roomId: room.id,
+                visitorId: visitor.id,
+                visitorToken: visitor.token,
+                contactName: request.contact.name,
+                language: request.contact.language,
+                departmentId: department ? department.id : undefined,
+                departmentName: department ? department.name : undefined,
+                openedAt: Date.now(),
+                handoffSummary: summary,
+                outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
+            };
+            await store.save(conversation);
+            const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
+            if (fresh.servedBy) {
+                conversation.announcedAgentId = fresh.servedBy.id;
+                await store.save(conversation);
+            }
             await services.queue.enqueue(
                 await services.deliveryContext(read, modify, ctx.http, ctx.persis),
                 request.contact.uuid,
@@ -187,12 +230,8 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 openingDrafts(config, request.contact.language, fresh, conversation),
                 { sendNow: false },
             );
-        }
-        services.logger.info(`Handoff: room ${answerRoom.id} opened (${roomStatus(answerRoom)})`);
-        if (failure !== undefined) {
-            return notPostedResponse(failure, answerRoom.id, true);
-        }
-        return okResponse(describe(roomStatus(answerRoom), answerRoom, conversation));
+            return { conversation, room: fresh };
+        });
     }
 }
 
@@ -210,6 +249,19 @@ function contactWordsOf(request: HandoffRequest): ContactWords | undefined {
         .digest('hex')
         .slice(0, 24);
     return { messageId: request.messageId || `handoff:${digest}`, text, attachments: request.attachments };
+}
+
+/** Omnichannel switched off: nobody counts as online, so this is asked only then (`Livechat_enabled` is public). */
+async function omnichannelDisabled(ctx: EndpointContext): Promise<boolean> {
+    try {
+        return (await ctx.read.getEnvironmentReader().getServerSettings().getValueById('Livechat_enabled')) === false;
+    } catch {
+        return false; // unreadable: the plain no_agents answer
+    }
+}
+
+function omnichannelOff(): IApiResponse {
+    return errorResponse('omnichannel_disabled', 'Omnichannel is switched off in Rocket.Chat; nothing was created.');
 }
 
 function noAgents(department: IDepartment | undefined): IApiResponse {

@@ -1,7 +1,19 @@
 import { z } from 'zod';
 
 import { attachmentsSchema, parseAttachments } from './attachments';
-import { baseShape, invalid, LIMITS, lazily, nonEmpty, optionalText, type ParseResult, parseWith, scalar, toContact } from './common';
+import {
+    baseShape,
+    CONTROL_CHARS,
+    invalid,
+    LIMITS,
+    lazily,
+    nonEmpty,
+    optionalText,
+    type ParseResult,
+    parseWith,
+    scalar,
+    toContact,
+} from './common';
 import { stringifyScalar, toResults } from './results';
 import type { HandoffRequest } from './types';
 
@@ -41,9 +53,13 @@ export function parseHandoffRequest(content: unknown, idempotencyKey?: string): 
     const fields: Record<string, string> = {};
     const rawFields = body.fields || {};
     for (const key of Object.keys(rawFields)) {
-        fields[key] = stringifyScalar(rawFields[key]).slice(0, LIMITS.fieldValueLength);
+        fields[key] = stringifyScalar(rawFields[key]); // never cut (see results.ts)
     }
     const flow = body.flow ? { uuid: nonEmpty(body.flow.uuid), name: nonEmpty(body.flow.name) } : undefined;
+    const header = nonEmpty(idempotencyKey);
+    if (header && (header.length > LIMITS.idLength || CONTROL_CHARS.test(header))) {
+        return invalid(`the Idempotency-Key header must be at most ${LIMITS.idLength} printable characters`);
+    }
     return {
         ok: true,
         value: {
@@ -55,7 +71,7 @@ export function parseHandoffRequest(content: unknown, idempotencyKey?: string): 
             history: body.history === undefined || body.history === null ? undefined : body.history === true || body.history === 'true',
             flow,
             results: toResults(body.results as Record<string, unknown> | null | undefined),
-            messageId: nonEmpty(idempotencyKey) || nonEmpty(body.message_id),
+            messageId: header || nonEmpty(body.message_id),
         },
     };
 }

@@ -46,6 +46,9 @@ export function parseContactMessageRequest(
     if (!text && legacyTextResult) {
         const result = toResults(body.results as Record<string, unknown> | null | undefined).filter((r) => r.key === legacyTextResult)[0];
         text = result ? nonEmpty(result.value) : undefined;
+        if (text && text.length > LIMITS.textLength) {
+            return invalid(`results.${legacyTextResult}.value: must be at most ${LIMITS.textLength} characters`);
+        }
     }
     const rawAttachments = body.attachments !== undefined && body.attachments !== null ? body.attachments : input?.attachments;
     const attachments = parseAttachments(rawAttachments);

@@ -1,4 +1,4 @@
-import { LIMITS, nonEmpty } from './common';
+import { nonEmpty } from './common';
 import type { FlowResult } from './types';
 
 export function stringifyScalar(value: string | number | boolean | null | undefined): string {
@@ -17,10 +17,11 @@ export function toResults(raw: Record<string, unknown> | null | undefined): Flow
             return {
                 key,
                 name: nonEmpty(result.name) || key,
-                value: stringifyScalar(result.value).slice(0, LIMITS.resultValueLength),
+                // Never cut: the agent's note is split to the server's message size instead (the body is at most 100 kB).
+                value: stringifyScalar(result.value),
                 category: nonEmpty(result.category),
             };
         }
-        return { key, name: key, value: stringifyScalar(entry as string | number | boolean | null).slice(0, LIMITS.resultValueLength) };
+        return { key, name: key, value: stringifyScalar(entry as string | number | boolean | null) };
     });
 }
