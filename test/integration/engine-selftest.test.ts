@@ -444,10 +444,15 @@ describe('Rocket.Chat emulation seen from app code (probe app)', () => {
     });
 
     it('visitor registration has no unique token: concurrent registrations create two visitors', async () => {
+        // A wide database round trip, so the two calls overlap even on a loaded machine.
+        const latency = host.rc.options.dbLatencyMs;
+        host.rc.options.dbLatencyMs = 300;
         const [a, b] = await Promise.all([
             op({ op: 'visitor', token: 'racy', name: 'R' }),
             op({ op: 'visitor', token: 'racy', name: 'R' }),
-        ]);
+        ]).finally(() => {
+            host.rc.options.dbLatencyMs = latency;
+        });
         expect(a.result.id).not.toBe(b.result.id);
         expect(host.rc.visitors.filter((v) => v.token === 'racy')).toHaveLength(2);
     });
