@@ -182,7 +182,8 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
     const started = Date.now();
     const loadBefore = os.loadavg();
     log(
-        `${QUICK ? 'QUICK ' : ''}run: app ${path.relative(process.cwd(), zips.appZip)}, floor ${path.relative(process.cwd(), zips.floorZip)}`,
+        `${QUICK ? 'QUICK ' : ''}run: app ${path.relative(process.cwd(), zips.appZip)}` +
+            `, floor ${path.relative(process.cwd(), zips.floorZip)}`,
     );
     const app = new WorkerHandle('app');
     const floor = new WorkerHandle('floor');
@@ -195,7 +196,8 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         const appSetup = await app.call('setupActive', { n: CONFIG.active });
         const floorSetup = await floor.call('setupActive', { n: CONFIG.active, template: appSetup.template });
         log(
-            `hosts up (app ${appInit.appId}, floor ${floorInit.appId}); ${CONFIG.active} conversations each (app: real handoffs; seeded record shape matches handoff: ${appSetup.recordShapeMatches})`,
+            `hosts up (app ${appInit.appId}, floor ${floorInit.appId}); ${CONFIG.active} conversations ` +
+                `each (app: real handoffs; seeded record shape matches handoff: ${appSetup.recordShapeMatches})`,
         );
         const indexCheck = await app.call('setIndex', { enabled: true });
 
@@ -308,7 +310,8 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             burst[kind] = await workers[kind].call('burst', { conversations: CONFIG.burstConversations, messages: CONFIG.messages });
             const b = burst[kind].agentToContact;
             log(
-                `burst ${kind}: ${CONFIG.burstConversations} rooms x ${CONFIG.messages} back-to-back agent messages: lost/dup/reordered ${b.lost}/${b.duplicated}/${b.reordered}`,
+                `burst ${kind}: ${CONFIG.burstConversations} rooms x ${CONFIG.messages} back-to-back agent ` +
+                    `messages: lost/dup/reordered ${b.lost}/${b.duplicated}/${b.reordered}`,
             );
         }
 
@@ -417,17 +420,28 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             config: CONFIG,
             definitions: {
                 endpoint_ratio:
-                    'p50 of the app `message` endpoint / p50 of the floor `ping` endpoint, time until the endpoint answered (executeApi resolved), same webhook body',
+                    'p50 of the app `message` endpoint / p50 of the floor `ping` endpoint, time until the endpoint ' +
+                    'answered (executeApi resolved), same webhook body',
                 event_ratio:
-                    'p50 of agentSendMessage -> simulator receives POST /api/v2/messages.json, app / floor (floor = 1 conversation read + 1 POST)',
+                    'p50 of agentSendMessage -> simulator receives POST /api/v2/messages.json, app / floor (floor ' +
+                    '= 1 conversation read + 1 POST)',
                 throughput_ratio:
-                    'ops/s of the app / ops/s of the floor, 1000 conversations x 10 messages each way, all conversations concurrent (per conversation: contact messages one after the other through the `message` endpoint, agent messages one after the other, each once the app handled the previous), at most `inFlight` requests in flight over both directions (like the bounded worker pools of RapidPro and Rocket.Chat; unbounded = 2000 in flight makes every op wait ~10 s on 2 cores and trips the 10 s HTTP timeouts); lost/duplicated/reordered are of this run',
-                burst: 'agents of 100 rooms send 10 messages back to back without waiting for the app (Rocket.Chat does not wait for app events): lost/duplicated/reordered at RapidPro',
+                    'ops/s of the app / ops/s of the floor, 1000 conversations x 10 messages each way, all conversations ' +
+                    'concurrent (per conversation: contact messages one after the other through the `message` endpoint, ' +
+                    'agent messages one after the other, each once the app handled the previous), at most `inFlight` ' +
+                    'requests in flight over both directions (like the bounded worker pools of RapidPro and Rocket.Chat; ' +
+                    'unbounded = 2000 in flight makes every op wait ~10 s on 2 cores and trips the 10 s HTTP timeouts); ' +
+                    'lost/duplicated/reordered are of this run',
+                burst:
+                    'agents of 100 rooms send 10 messages back to back without waiting for the app (Rocket.Chat ' +
+                    'does not wait for app events): lost/duplicated/reordered at RapidPro',
                 scaling_ratio: 'max over {message, event} of p50 at the largest stored-conversation level / p50 at 10',
                 peak_rss_mb:
-                    "VmHWM of the app's Deno process (peak_rss_host_mb: VmHWM of the host process: engine + emulated Rocket.Chat + its in-memory persistence + simulator)",
+                    "VmHWM of the app's Deno process (peak_rss_host_mb: VmHWM of the host process: engine + emulated " +
+                    'Rocket.Chat + its in-memory persistence + simulator)',
                 settled:
-                    'until callApi / agentSendMessage resolved, i.e. the response AND every app event it caused was handled (the harness waits for rc.idle())',
+                    'until callApi / agentSendMessage resolved, i.e. the response AND every app event it caused ' +
+                    'was handled (the harness waits for rc.idle())',
             },
             raw: {
                 latency_ms: L,
@@ -517,7 +531,8 @@ function printTable(
     lines.push(`${pad('latency (ms)', 44)}${lpad('p50', 8)}${lpad('p99', 8)}${lpad('n', 6)}   settled p50/p99`);
     const row = (label: string, s: Summary, settled: Summary) =>
         lines.push(
-            `${pad(label, 44)}${lpad(fmt(s.p50), 8)}${lpad(fmt(s.p99), 8)}${lpad(String(s.n), 6)}   ${fmt(settled.p50)} / ${fmt(settled.p99)}`,
+            `${pad(label, 44)}${lpad(fmt(s.p50), 8)}${lpad(fmt(s.p99), 8)}${lpad(String(s.n), 6)}   ${fmt(settled.p50)} ` +
+                `/ ${fmt(settled.p99)}`,
         );
     row('app   message endpoint (answered)', L.app_message, L.app_message_settled);
     row('floor ping endpoint (trivial)', L.floor_ping, L.floor_ping_settled);
@@ -526,43 +541,60 @@ function printTable(
     row('floor agent msg -> RapidPro POST (1 read+1 POST)', L.floor_event, L.floor_event_settled);
     lines.push('');
     lines.push(
-        `${pad('per operation', 26)}${lpad('HTTP', 6)}${lpad('reads', 7)}${lpad('writes', 8)}${lpad('settings', 10)}${lpad('sched', 7)}${lpad('rooms', 7)}${lpad('app->host', 11)}${lpad('host->app', 11)}`,
+        `${pad('per operation', 26)}${lpad('HTTP', 6)}${lpad('reads', 7)}` +
+            `${lpad('writes', 8)}${lpad('settings', 10)}${lpad('sched', 7)}` +
+            `${lpad('rooms', 7)}${lpad('app->host', 11)}${lpad('host->app', 11)}`,
     );
     for (const [k, c] of Object.entries(cats)) {
         lines.push(
-            `${pad(k, 26)}${lpad(fmt(c.http_requests), 6)}${lpad(fmt(c.persistence_reads), 7)}${lpad(fmt(c.persistence_writes), 8)}${lpad(fmt(c.settings_reads), 10)}${lpad(fmt(c.scheduler_calls), 7)}${lpad(fmt(c.room_reads), 7)}${lpad(fmt(c.app_to_host_calls), 11)}${lpad(fmt(c.host_to_app_calls), 11)}`,
+            `${pad(k, 26)}${lpad(fmt(c.http_requests), 6)}${lpad(fmt(c.persistence_reads), 7)}` +
+                `${lpad(fmt(c.persistence_writes), 8)}${lpad(fmt(c.settings_reads), 10)}` +
+                `${lpad(fmt(c.scheduler_calls), 7)}${lpad(fmt(c.room_reads), 7)}` +
+                `${lpad(fmt(c.app_to_host_calls), 11)}${lpad(fmt(c.host_to_app_calls), 11)}`,
         );
     }
     lines.push('');
     lines.push(`${pad('stored conversations', 22)}${lpad('message p50', 13)}${lpad('p99', 8)}${lpad('event p50', 11)}${lpad('p99', 8)}`);
     for (const [level, s] of Object.entries(scale)) {
         lines.push(
-            `${pad(level, 22)}${lpad(fmt(s.message.p50), 13)}${lpad(fmt(s.message.p99), 8)}${lpad(fmt(s.event.p50), 11)}${lpad(fmt(s.event.p99), 8)}`,
+            `${pad(level, 22)}${lpad(fmt(s.message.p50), 13)}${lpad(fmt(s.message.p99), 8)}` +
+                `${lpad(fmt(s.event.p50), 11)}${lpad(fmt(s.event.p99), 8)}`,
         );
     }
     const scan = results.raw.scaling.harness_scan_without_index;
     lines.push(
-        `${pad(`${scan.level} w/o index (harness scan)`, 22)}${lpad(fmt(scan.message.p50), 13)}${lpad(fmt(scan.message.p99), 8)}${lpad(fmt(scan.event.p50), 11)}${lpad(fmt(scan.event.p99), 8)}`,
+        `${pad(`${scan.level} w/o index (harness scan)`, 22)}${lpad(fmt(scan.message.p50), 13)}` +
+            `${lpad(fmt(scan.message.p99), 8)}${lpad(fmt(scan.event.p50), 11)}` +
+            `${lpad(fmt(scan.event.p99), 8)}`,
     );
     lines.push('');
     for (const k of ['app', 'floor'] as Kind[]) {
         for (const r of tp[k]) {
             lines.push(
-                `throughput ${pad(k, 6)} ${r.conversations} conv x ${r.messagesEachWay} each way, ${r.inFlight || 'unbounded'} in flight: ${fmt(r.opsPerSec, 0)} ops/s (${fmt(r.elapsedMs / 1000, 1)} s), op p50/p99 endpoint ${fmt(r.endpointUnderLoad.p50, 0)}/${fmt(r.endpointUnderLoad.p99, 0)} ms, event ${fmt(r.eventUnderLoad.p50, 0)}/${fmt(r.eventUnderLoad.p99, 0)} ms; in lost/dup/reord ${r.contactToAgent.lost}/${r.contactToAgent.duplicated}/${r.contactToAgent.reordered}, out ${r.agentToContact.lost}/${r.agentToContact.duplicated}/${r.agentToContact.reordered}; errors ${r.endpointErrors}+${r.eventErrors}; retries ${r.retryJobsRun}`,
+                `throughput ${pad(k, 6)} ${r.conversations} conv x ${r.messagesEachWay} each way, ${r.inFlight || 'unbounded'} ` +
+                    `in flight: ${fmt(r.opsPerSec, 0)} ops/s (${fmt(r.elapsedMs / 1000, 1)} s), op p50/p99 endpoint ` +
+                    `${fmt(r.endpointUnderLoad.p50, 0)}/${fmt(r.endpointUnderLoad.p99, 0)}` +
+                    ` ms, event ${fmt(r.eventUnderLoad.p50, 0)}/${fmt(r.eventUnderLoad.p99, 0)}` +
+                    ` ` +
+                    `ms; in lost/dup/reord ${r.contactToAgent.lost}/${r.contactToAgent.duplicated}/${r.contactToAgent.reordered}, ` +
+                    `out ${r.agentToContact.lost}/${r.agentToContact.duplicated}/${r.agentToContact.reordered}; ` +
+                    `errors ${r.endpointErrors}+${r.eventErrors}; retries ${r.retryJobsRun}`,
             );
         }
     }
-    lines.push(
-        `throughput ratio per interleaved segment (app/floor): ${results.raw.throughput.per_segment_ratios.map((x: number) => fmt(x)).join(' ')}`,
-    );
+    const segmentRatios = results.raw.throughput.per_segment_ratios.map((x: number) => fmt(x)).join(' ');
+    lines.push(`throughput ratio per interleaved segment (app/floor): ${segmentRatios}`);
     for (const k of ['app', 'floor'] as Kind[]) {
         const b = burst[k];
         lines.push(
-            `burst      ${pad(k, 6)} ${b.conversations} rooms x ${b.messages} back-to-back agent messages: lost/dup/reord ${b.agentToContact.lost}/${b.agentToContact.duplicated}/${b.agentToContact.reordered}; HTTP ${b.httpToMessagesJson}; retries ${b.retryJobsRun}`,
+            `burst      ${pad(k, 6)} ${b.conversations} rooms x ${b.messages} back-to-back agent messages: ` +
+                `lost/dup/reord ${b.agentToContact.lost}/${b.agentToContact.duplicated}/${b.agentToContact.reordered}; ` +
+                `HTTP ${b.httpToMessagesJson}; retries ${b.retryJobsRun}`,
         );
     }
     lines.push(
-        `memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor deno ${mb(memFloor.denoVmHWMkB)}, floor host ${mb(memFloor.hostVmHWMkB)}`,
+        `memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor ` +
+            `deno ${mb(memFloor.denoVmHWMkB)}, floor host ${mb(memFloor.hostVmHWMkB)}`,
     );
     lines.push('');
     const t = results.targets;
