@@ -19,6 +19,10 @@
  * as the Apps-Engine's Deno runtime expects. Its staged package.json only names the engine range (rc-apps
  * copies it into app.json's requiredApiVersion) and its tsconfig.json is not staged.
  *
+ * rc-apps's compiler (@rocket.chat/apps-compiler 0.1.7) is patched (patches/, applied on install) to add
+ * `skipLibCheck`: it no longer type-checks the engine's and Node's declaration files on every build, which
+ * took a third of the time. The zip it writes is byte for byte the same (only .packagedby's time differs).
+ *
  * Cache: sha256 of the app's files + rc-apps/apps-engine/typescript versions, stored next to the zip
  * (`dist/.<zip>.sha256`). A cross-process lock (`dist/.package.lock`) and an atomic rename make it safe
  * to run from several jest workers, the sandbox and the benchmark at once.
