@@ -49,6 +49,8 @@ export interface PostedContactMessage {
  * re-reading the room (a file that may have missed a closing room goes again as its link).
  */
 export class ContactRoomPoster {
+    private fileSizeLimit?: Promise<number | undefined>;
+
     constructor(
         private readonly read: IRead,
         private readonly modify: IModify,
@@ -140,7 +142,15 @@ export class ContactRoomPoster {
     }
 
     /** `FileUpload_MaxFileSize` (-1: none), or 0 when uploads are off (apps/meteor/server/settings/file-upload.ts). */
-    private async serverMaxFileSize(): Promise<number | undefined> {
+    private serverMaxFileSize(): Promise<number | undefined> {
+        // Read once per call of the endpoint, however many files the contact sent.
+        if (!this.fileSizeLimit) {
+            this.fileSizeLimit = this.readFileSizeLimit();
+        }
+        return this.fileSizeLimit;
+    }
+
+    private async readFileSizeLimit(): Promise<number | undefined> {
         try {
             const settings = this.read.getEnvironmentReader().getServerSettings();
             const [enabled, maxSize] = await Promise.all([
@@ -164,6 +174,10 @@ export class ContactRoomPoster {
         timeoutMs: number,
     ): Promise<string | undefined> {
         try {
+            if ((await this.serverMaxFileSize()) === 0) {
+                this.logger.warn('File uploads are switched off in Rocket.Chat; posting the attachment as its link');
+                return undefined; // not worth downloading
+            }
             const response = await this.http.get(attachment.url, { encoding: null, timeout: timeoutMs });
             const body = response.content as unknown;
             if (response.statusCode < 200 || response.statusCode >= 300 || !body) {

@@ -379,4 +379,27 @@ describe('on a server as strict as a real Rocket.Chat', () => {
             rc().setServerSetting('Livechat_enabled', true);
         }
     });
+
+    it("with file uploads off (or a file over the server limit) the contact's file is posted as its link, never dropped", async () => {
+        const contact = rig.newContact();
+        const handoff = await rig.call('handoff', rig.defaultBody(contact));
+        const roomId = handoff.body.room_id as string;
+        const photo = `${files.url}/media/photo.jpg`;
+        rc().setServerSetting('FileUpload_Enabled', false);
+        try {
+            const off = await rig.call('message', { contact: { uuid: contact.uuid }, attachments: [`image/jpeg:${photo}`] });
+            expect(off.body).toMatchObject({ status: 'delivered', attachments_as_links: 1 });
+        } finally {
+            rc().setServerSetting('FileUpload_Enabled', true);
+        }
+        rc().setServerSetting('FileUpload_MaxFileSize', 100);
+        try {
+            const big = await rig.call('message', { contact: { uuid: contact.uuid }, attachments: [`image/jpeg:${photo}`] });
+            expect(big.body).toMatchObject({ status: 'delivered', attachments_as_links: 1 });
+        } finally {
+            rc().setServerSetting('FileUpload_MaxFileSize', 104857600);
+        }
+        expect(contactPosts(roomId).map((m) => m.msg)).toEqual([photo, photo]);
+        expect([...rc().uploads.values()].filter((u) => u.rid === roomId)).toHaveLength(0);
+    });
 });
