@@ -165,6 +165,20 @@ describe('handoff', () => {
         for (let i = 0; i < 1000; i++) results[`r${i}`] = { value: 'x', category: 'Other' };
         expectFailure(parseHandoffRequest(defaultWebhookBody(results)), /results/);
     });
+
+    it("takes the first text's message id from the Idempotency-Key header, else message_id; refuses a bad header", () => {
+        expect(value(parseHandoffRequest({ ...defaultWebhookBody(), message_id: 'm-1' }, 'key-1')).messageId).toBe('key-1');
+        expect(value(parseHandoffRequest({ ...defaultWebhookBody(), message_id: 'm-1' })).messageId).toBe('m-1');
+        expectFailure(parseHandoffRequest(defaultWebhookBody(), 'x'.repeat(201)), /Idempotency-Key/);
+        expectFailure(parseHandoffRequest(defaultWebhookBody(), 'bad\u0001key'), /Idempotency-Key/);
+    });
+
+    it("keeps long result values and fields whole (the agent's note is split instead)", () => {
+        const long = 'w'.repeat(9000);
+        const handoff = value(parseHandoffRequest({ ...defaultWebhookBody({ story: { value: long } }), fields: { note: long } }));
+        expect(handoff.results.find((result) => result.key === 'story')?.value).toBe(long);
+        expect(handoff.fields.note).toBe(long);
+    });
 });
 
 describe('contact', () => {

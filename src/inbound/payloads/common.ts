@@ -189,3 +189,10 @@ export function toContact(raw: RawContact, topLevelLanguage?: string | null): Co
         language: nonEmpty(raw.language) || nonEmpty(topLevelLanguage),
     };
 }
+
+/** An `Idempotency-Key` header the bridge keeps as a message id: short, printable. */
+export function isIdempotencyKey(header: string): boolean {
+    return header.length <= LIMITS.idLength && !CONTROL_CHARS.test(header);
+}
+
+export const IDEMPOTENCY_KEY_ERROR = `the Idempotency-Key header must be at most ${LIMITS.idLength} printable characters`;

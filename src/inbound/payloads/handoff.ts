@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { attachmentsSchema, parseAttachments } from './attachments';
 import {
     baseShape,
-    CONTROL_CHARS,
+    IDEMPOTENCY_KEY_ERROR,
+    isIdempotencyKey,
     invalid,
     LIMITS,
     lazily,
@@ -57,8 +58,8 @@ export function parseHandoffRequest(content: unknown, idempotencyKey?: string): 
     }
     const flow = body.flow ? { uuid: nonEmpty(body.flow.uuid), name: nonEmpty(body.flow.name) } : undefined;
     const header = nonEmpty(idempotencyKey);
-    if (header && (header.length > LIMITS.idLength || CONTROL_CHARS.test(header))) {
-        return invalid(`the Idempotency-Key header must be at most ${LIMITS.idLength} printable characters`);
+    if (header && !isIdempotencyKey(header)) {
+        return invalid(IDEMPOTENCY_KEY_ERROR);
     }
     return {
         ok: true,

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { attachmentsSchema, parseAttachments } from './attachments';
 import {
     baseShape,
-    CONTROL_CHARS,
+    IDEMPOTENCY_KEY_ERROR,
+    isIdempotencyKey,
     invalid,
     LIMITS,
     lazily,
@@ -59,8 +60,8 @@ export function parseContactMessageRequest(
         return invalid('the message has no text and no attachments (send `text`, or `input.text` in the legacy body)');
     }
     const header = nonEmpty(idempotencyKey);
-    if (header && (header.length > LIMITS.idLength || CONTROL_CHARS.test(header))) {
-        return invalid(`the Idempotency-Key header must be at most ${LIMITS.idLength} printable characters`);
+    if (header && !isIdempotencyKey(header)) {
+        return invalid(IDEMPOTENCY_KEY_ERROR);
     }
     return {
         ok: true,
