@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 
-export type AuthResult = 'ok' | 'missing' | 'wrong' | 'not_configured';
+export type AuthResult = 'ok' | 'missing' | 'wrong' | 'no_prefix' | 'not_configured';
 
 // Both sides are hashed with a per-process key before comparing, so lengths match and the
 // comparison takes the same time whatever the secret or the guess.
@@ -29,7 +29,11 @@ export function checkAuthorization(headerValue: string | undefined, configuredSe
     }
     const given = extractSecret(headerValue);
     if (given === undefined) {
-        return typeof headerValue === 'string' && headerValue.trim().length > 0 ? 'wrong' : 'missing';
+        if (typeof headerValue !== 'string' || headerValue.trim().length === 0) {
+            return 'missing';
+        }
+        // The right secret without its scheme (a common slip in a webhook's header): say how to write it.
+        return secretsMatch(headerValue.trim(), configuredSecret) ? 'no_prefix' : 'wrong';
     }
     return secretsMatch(given, configuredSecret) ? 'ok' : 'wrong';
 }

@@ -65,6 +65,11 @@ export function authErrorResponse(result: Exclude<AuthResult, 'ok'>): IApiRespon
             return errorResponse('unauthorized', 'Send the bridge secret in the header "Authorization: Token <secret>".');
         case 'wrong':
             return errorResponse('forbidden', 'The bridge secret in the Authorization header is not the one configured in the app.');
+        case 'no_prefix':
+            return errorResponse(
+                'forbidden',
+                'The Authorization header needs the word Token before the secret: "Authorization: Token <secret>".',
+            );
         case 'not_configured':
             return errorResponse(
                 'not_configured',

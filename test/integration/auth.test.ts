@@ -40,6 +40,20 @@ describe('nobody without the bridge secret gets in', () => {
         expect(rig.host.rc.rooms.length).toBe(roomsBefore);
     });
 
+    it('the right secret without the word Token: 403 whose error says how to write the header, nothing created', async () => {
+        const roomsBefore = rig.host.rc.rooms.length;
+        const bare = await rig.host.callApi({
+            path: 'handoff',
+            body: rig.defaultBody(rig.newContact()),
+            headers: { Authorization: SECRET },
+        });
+        expect(bare.status).toBe(403);
+        expect(bare.body.status).toBe('forbidden');
+        expect(bare.body.error).toContain('Authorization: Token <secret>');
+        expect(bare.raw).not.toContain(SECRET);
+        expect(rig.host.rc.rooms.length).toBe(roomsBefore);
+    });
+
     it('accepts "Token <secret>" and "Bearer <secret>"', async () => {
         const token = await rig.host.callApi({ path: 'departments', headers: { Authorization: `Token ${SECRET}` } });
         const bearer = await rig.host.callApi({ path: 'departments', headers: { authorization: `Bearer ${SECRET}` } });

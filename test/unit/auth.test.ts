@@ -33,8 +33,13 @@ describe('checkAuthorization', () => {
         expect(checkAuthorization(header, SECRET)).toBe('wrong');
     });
 
-    it('never accepts the bare secret without a scheme', () => {
-        expect(checkAuthorization(SECRET, SECRET)).not.toBe('ok');
+    it('never accepts the bare secret without a scheme, but says the word Token is missing', () => {
+        expect(checkAuthorization(SECRET, SECRET)).toBe('no_prefix');
+        expect(checkAuthorization(` ${SECRET} `, SECRET)).toBe('no_prefix');
+        expect(checkAuthorization(`${SECRET}x`, SECRET)).toBe('wrong'); // no hint for a wrong secret
+        const response = authErrorResponse('no_prefix');
+        expect(response.status).toBe(403);
+        expect(response.content).toEqual({ status: 'forbidden', error: expect.stringContaining('Authorization: Token <secret>') });
     });
 
     it.each([undefined, '', 'Token ', 'Token anything', 'Bearer '])(
