@@ -26,13 +26,15 @@ export const CLOSE_FLOW = { uuid: 'f0e1d2c3-0000-4000-8000-0000000000c1', name: 
 /** What the contact said to the bot before the handoff (shown when a handoff asks for "history"). */
 export function sampleBotHistory(): SeedMessage[] {
     const minutesAgo = (m: number): Date => new Date(Date.now() - m * 60_000);
+    // The bot's messages come from the triage flow (RapidPro reports it; the bridge's own have none).
+    const flow = SAMPLE_FLOW;
     return [
         { direction: 'in', text: 'Hi', created_on: minutesAgo(6) },
-        { direction: 'out', text: 'Hello! What brings you here today? 1) Fever 2) Chest pain 3) Other', created_on: minutesAgo(6) },
+        { direction: 'out', text: 'Hello! What brings you here today? 1) Fever 2) Chest pain 3) Other', created_on: minutesAgo(6), flow },
         { direction: 'in', text: '1', created_on: minutesAgo(5) },
-        { direction: 'out', text: 'Since when do you have fever?', created_on: minutesAgo(5) },
+        { direction: 'out', text: 'Since when do you have fever?', created_on: minutesAgo(5), flow },
         { direction: 'in', text: 'Since yesterday evening', created_on: minutesAgo(4) },
-        { direction: 'out', text: 'Thanks. A health worker will talk to you now.', created_on: minutesAgo(4) },
+        { direction: 'out', text: 'Thanks. A health worker will talk to you now.', created_on: minutesAgo(4), flow },
     ];
 }
 

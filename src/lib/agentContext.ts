@@ -47,6 +47,16 @@ export interface TranscriptMessage {
     text?: string;
     created_on?: string;
     attachments?: Array<{ content_type?: string; url?: string } | string>;
+    /** The flow that sent it; null for a message sent through the API (the bridge: an agent's reply or a notice). */
+    flow?: { uuid?: string; name?: string } | null;
+}
+
+/** Who wrote a message of the transcript. RapidPro versions that do not report `flow` leave every outgoing one to the bot. */
+function authorOf(message: TranscriptMessage): string {
+    if (message.direction === 'in') {
+        return 'Contact';
+    }
+    return message.flow === null ? 'Via the bridge (an agent or a notice)' : 'Bot';
 }
 
 function timeOf(iso: string | undefined): string {
@@ -73,7 +83,7 @@ export function formatTranscript(messages: TranscriptMessage[], limit = 30): str
     }
     const lines = ['*Recent conversation with the bot*'];
     for (const message of readable) {
-        const who = message.direction === 'in' ? 'Contact' : 'Bot';
+        const who = authorOf(message);
         const files = (message.attachments || [])
             .map((a) => (typeof a === 'string' ? a.replace(/^[^:]+\/[^:]+:/, '') : a.url || ''))
             .filter((u) => u);

@@ -173,8 +173,9 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
     it('posts the recent bot conversation for the agent when asked', async () => {
         const contact = rig.newContact();
         rig.sim.seedMessages(contact.uuid, [
-            { direction: 'out', text: 'Hi! What brings you here?' },
+            { direction: 'out', text: 'Hi! What brings you here?', flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' } },
             { direction: 'in', text: 'My child has a fever' },
+            { direction: 'out', text: 'Thank you. You are in the queue.' }, // sent through the API: the bridge's notice
         ]);
         const res = await rig.call('handoff', rig.defaultBody(contact, { history: true }));
         const notes = rig.host.rc
@@ -185,6 +186,8 @@ describe('handoff: a RapidPro flow hands a contact over to a human (manual routi
         const said = notes.indexOf('Contact: My child has a fever');
         expect(bot).toBeGreaterThan(-1);
         expect(said).toBeGreaterThan(bot); // oldest first
+        expect(notes).toContain('Via the bridge (an agent or a notice): Thank you. You are in the queue.');
+        expect(notes).not.toContain('Bot: Thank you.');
     });
 });
 

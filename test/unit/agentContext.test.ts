@@ -89,6 +89,17 @@ describe('formatTranscript', () => {
         expect(line('Olá! Sou o assistente.')).not.toMatch(/contact/i);
     });
 
+    it("tells the bridge's own messages (agents' replies, notices: no flow) from the bot's", () => {
+        const lines = (
+            formatTranscript([
+                { direction: 'out', text: 'You are in the queue', flow: null },
+                { direction: 'out', text: 'Which symptom?', flow: { uuid: 'f1', name: 'Triage' } },
+            ]) || ''
+        ).split('\n');
+        expect(lines.find((l) => l.includes('You are in the queue'))).toMatch(/^Via the bridge/);
+        expect(lines.find((l) => l.includes('Which symptom?'))).toMatch(/^Bot:/);
+    });
+
     it('shows attachment links without RapidPro\'s "type:" prefix', () => {
         expect(transcript).toContain('https://rp.example.org/m/2.ogg');
         expect(transcript).not.toContain('audio/ogg:https');
