@@ -20,6 +20,7 @@ export type ErrorCode =
     | 'omnichannel_disabled'
     | 'contact_blocked'
     | 'rocketchat_refused'
+    | 'degraded'
     | 'method_not_allowed'
     | 'internal_error';
 
@@ -41,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
     omnichannel_disabled: HttpStatusCode.SERVICE_UNAVAILABLE,
     contact_blocked: HttpStatusCode.FORBIDDEN,
     rocketchat_refused: HttpStatusCode.SERVICE_UNAVAILABLE,
+    degraded: HttpStatusCode.SERVICE_UNAVAILABLE,
     method_not_allowed: HttpStatusCode.METHOD_NOT_ALLOWED,
     internal_error: HttpStatusCode.INTERNAL_SERVER_ERROR,
 };

@@ -138,4 +138,19 @@ describe('GET health', () => {
         await rig.host.updateSetting('rapidpro_url', rig.sim.url);
         expect((await rig.call('health')).body.rapidpro).toBe('ok');
     });
+
+    it('?strict=1 answers 503 unless RapidPro is ok, for monitors that only read the status code', async () => {
+        const ok = await rig.call('health?strict=1');
+        expect(ok.status).toBe(200);
+        expect(ok.body).toEqual({ status: 'ok', rapidpro: 'ok', version: rig.host.appInfo.version });
+        rig.sim.setDown(true);
+        try {
+            const down = await rig.call('health?strict=1');
+            expect(down.status).toBe(503);
+            expect(down.body).toMatchObject({ status: 'degraded', rapidpro: 'unreachable', error: expect.stringContaining('unreachable') });
+            expect((await rig.call('health')).status).toBe(200); // the plain form stays 200
+        } finally {
+            rig.sim.setDown(false);
+        }
+    });
 });
