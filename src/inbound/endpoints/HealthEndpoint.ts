@@ -11,7 +11,7 @@ import { errorResponse, okResponse } from '../responses';
  */
 export class HealthEndpoint extends BridgeEndpoint {
     protected async handleGet(ctx: EndpointContext): Promise<IApiResponse> {
-        const strict = /^(1|true|yes)$/i.test(String((ctx.request.query || {}).strict || ''));
+        const strict = /^(1|true|yes)$/i.test(String(ctx.request.query?.strict || ''));
         const rapidpro = await this.rapidProState(ctx);
         const version = ctx.services.appVersion();
         if (strict && rapidpro !== 'ok') {
