@@ -1,7 +1,4 @@
-import { MAX_MEDIA_BYTES } from './limits';
-
-/** What RapidPro's media.json accepts (RapidPro source: temba/msgs/models.py Media). */
-export const RAPIDPRO_MAX_MEDIA_BYTES = MAX_MEDIA_BYTES;
+/** What RapidPro's media.json accepts (RapidPro source: temba/msgs/models.py Media); its size limit is MAX_MEDIA_BYTES in limits.ts. */
 
 const ALLOWED_IMAGES = ['image/apng', 'image/avif', 'image/gif', 'image/jpeg', 'image/png', 'image/webp'];
 

@@ -2,7 +2,8 @@
  * URNs shown to the agent, and the file rules of RapidPro's media.json (images apng/avif/gif/jpeg/
  * png/webp, audio/*, video/*, application/pdf; at most 25 MB).
  */
-import { contentTypeFromName, fileNameFromUrl, isMediaTypeAcceptedByRapidPro, RAPIDPRO_MAX_MEDIA_BYTES } from '../../src/lib/media';
+import { MAX_MEDIA_BYTES } from '../../src/lib/limits';
+import { contentTypeFromName, fileNameFromUrl, isMediaTypeAcceptedByRapidPro } from '../../src/lib/media';
 import { describeUrn, phoneFromUrn } from '../../src/lib/urn';
 
 describe('phoneFromUrn', () => {
@@ -75,7 +76,7 @@ describe('isMediaTypeAcceptedByRapidPro', () => {
     });
 
     it("knows RapidPro's 25 MB upload limit", () => {
-        expect(RAPIDPRO_MAX_MEDIA_BYTES).toBe(25 * 1024 * 1024);
+        expect(MAX_MEDIA_BYTES).toBe(25 * 1024 * 1024);
     });
 });
 
