@@ -6,6 +6,7 @@ import { RapidProClientFactory } from './domain/RapidProClientFactory';
 import { RoomNotifier } from './domain/RoomNotifier';
 import { VisitorTokens } from './domain/VisitorTokens';
 import type { Logger } from './lib/log';
+import { AgentRoomCatchUp } from './outbound/RoomCatchUp';
 import { type BridgeConfig, BridgeConfigCache } from './settings/BridgeConfig';
 
 /** What the endpoints and event handlers share: one instance per running app. */
@@ -28,6 +29,7 @@ export class BridgeServices {
     ) {
         this.notifier = new RoomNotifier(logger);
         this.queue = new DeliveryQueue(this.notifier, this.rapidPro, logger);
+        this.queue.useCatchUp(new AgentRoomCatchUp());
     }
 
     config(read: IRead): Promise<BridgeConfig> {

@@ -1,6 +1,7 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { SEEN_MESSAGES_KEPT } from '../lib/limits';
+import { type ForwardLog, ForwardLogs, isForwardLog, newForwardLog } from './ForwardLog';
 import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
 
 /** One open chat the bridge handed over: the link between a RapidPro contact and a livechat room. */
@@ -45,7 +46,6 @@ export interface SeenMessage {
 
 const isConversation = isRecordOf<Conversation>(RecordKind.Conversation);
 const isSeenMessages = isRecordOf<SeenMessages>(RecordKind.SeenMessages);
-const isOutboxItem = isRecordOf<object>(RecordKind.OutboxItem);
 
 export function noSeenMessages(contactUuid: string): SeenMessages {
     return { record: RecordKind.SeenMessages, contactUuid, entries: [] };
@@ -80,24 +80,34 @@ export class ConversationStore {
     }
 
     async findByRoom(roomId: string): Promise<Conversation | undefined> {
-        return (await this.findByRoomWithOutbox(roomId)).conversation;
+        return (await this.findByRoomWithLog(roomId)).conversation;
+    }
+
+    /** The room's conversation and forward log, in one read: the log carries the room key too. */
+    async findByRoomWithLog(roomId: string): Promise<{ conversation?: Conversation; log?: ForwardLog }> {
+        const records = await this.reader.readByAssociation(Keys.room(roomId));
+        return { conversation: newest(records.filter(isConversation)), log: records.filter(isForwardLog)[0] };
     }
 
     /**
-     * The room's conversation and how many of its calls wait in the outbox, in one read: outbox
-     * items carry the room key too (see OutboxStore).
+     * A new chat: its record, and the forward log its room's agent messages are checked against
+     * (`since`: the room's creation; nothing written before the handover is ever forwarded).
      */
-    async findByRoomWithOutbox(roomId: string): Promise<{ conversation?: Conversation; pendingCalls: number }> {
-        const records = await this.reader.readByAssociation(Keys.room(roomId));
-        return {
-            conversation: newest(records.filter(isConversation)),
-            pendingCalls: records.filter(isOutboxItem).length,
-        };
+    async create(conversation: Conversation, since: number): Promise<void> {
+        await this.save(conversation, true);
+        await ForwardLogs.create(
+            this.persistence(),
+            newForwardLog(conversation.contactUuid, conversation.roomId, since, conversation.visitorId),
+        );
     }
 
-    async save(conversation: Conversation): Promise<void> {
+    /**
+     * Writes the conversation's new state. Only `create` makes a record: an update never brings back
+     * a conversation that a close on another instance just removed.
+     */
+    async save(conversation: Conversation, upsert = false): Promise<void> {
         const record = { ...conversation, record: RecordKind.Conversation };
-        await this.persistence().updateByAssociations(associationsOf.conversation(conversation), record, true);
+        await this.persistence().updateByAssociations(associationsOf.conversation(conversation), record, upsert);
     }
 
     async remove(conversation: Conversation): Promise<void> {

@@ -1,15 +1,18 @@
 import type { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { DRAIN_BUDGET_MS } from '../lib/limits';
+import { CLAIM_RETRY_MS, CLAIM_TTL_MS, DRAIN_BUDGET_MS } from '../lib/limits';
 import type { Logger } from '../lib/log';
 import { nextDelayMs } from '../lib/retryPolicy';
+import { type ContactClaim, ContactClaims, isOnlyLiveClaim } from './ContactClaims';
 import { type AttemptResult, type DeliveryContext, DeliveryAttempts } from './deliveryAttempt';
+import { type ForwardLog, ForwardLogs, isForwardLog, newForwardLog, partKey, withSentPart } from './ForwardLog';
 import { KeyedMutex } from './KeyedMutex';
-import { OutboxLeases } from './OutboxLeases';
 import type { OutboundDraft, OutboxItem } from './outboxItems';
-import { OutboxStore } from './OutboxStore';
+import { isOutboxItem, OutboxStore } from './OutboxStore';
 import type { RapidProClientFactory } from './RapidProClientFactory';
+import { Keys } from './records';
 import type { RoomNotifier } from './RoomNotifier';
+import { TakeoverCheck } from './takeoverCheck';
 
 export type { DeliveryContext } from './deliveryAttempt';
 export type { AgentFile, OutboundDraft, OutboxItem } from './outboxItems';
@@ -19,8 +22,6 @@ export const DRAIN_PROCESSOR_ID = 'rapidpro-outbox-drain';
 export interface EnqueueOptions {
     /** Try now, within this call (an event), or leave it to a job (a webhook RapidPro waits on). */
     sendNow: boolean;
-    /** The caller read that nothing of this contact waits in the outbox: no need to read it again. */
-    outboxKnownEmpty?: boolean;
 }
 
 interface DrainOptions {
@@ -29,19 +30,40 @@ interface DrainOptions {
     dueBy?: number;
 }
 
+/** Finds a room's agent messages whose event never reached the bridge (see outbound/RoomCatchUp). */
+export interface RoomCatchUp {
+    missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<OutboundDraft[]>;
+}
+
+/** What one read of the contact's outbox key finds. */
+interface OutboxState {
+    items: OutboxItem[];
+    logs: Map<string, ForwardLog>;
+    records: object[];
+}
+
 /**
  * The outbox: every call to RapidPro is written to app persistence (OutboxStore) before it is
  * tried, sent in order per contact, retried by the scheduler with backoff on network errors, 5xx
  * and 429, and reported to the agent when RapidPro refuses it or it stays undeliverable past
- * retry_max_age_hours. A contact whose head item waits does not hold up other contacts. Which
- * instance sends an item is settled by OutboxLeases; the in-memory lock only orders work inside
- * one instance.
+ * retry_max_age_hours. A contact whose head item waits does not hold up other contacts.
+ *
+ * Across instances: only the holder of the contact's `send` claim (ContactClaims) sends its calls
+ * and writes its rooms' forward logs; an instance that finds the claim held leaves its calls to the
+ * holder and to a job. Calls are ordered by when they happened (an agent message: its creation in
+ * the room), and before sending, the holder reads the room (RoomCatchUp): an earlier agent message
+ * whose event is late, or never came, is queued first. The forward log drops a part sent already.
  */
 export class DeliveryQueue {
     private readonly mutex = new KeyedMutex();
+    /** A drain waiting for the contact's lock: later callers join it instead of queueing another. */
+    private readonly waitingDrains = new Map<string, Promise<void>>();
     private readonly store: OutboxStore;
-    private readonly leases: OutboxLeases;
     private readonly attempts: DeliveryAttempts;
+    private readonly takeover: TakeoverCheck;
+    private catchUp?: RoomCatchUp;
+    /** When each contact's drain last finished a call (see DeliveryJobProcessor). */
+    private readonly progress = new Map<string, number>();
 
     constructor(
         private readonly notifier: RoomNotifier,
@@ -50,8 +72,17 @@ export class DeliveryQueue {
         private readonly now: () => number = Date.now,
     ) {
         this.store = new OutboxStore(now);
-        this.leases = new OutboxLeases(this.store);
         this.attempts = new DeliveryAttempts(this.store, notifier, clients, logger);
+        this.takeover = new TakeoverCheck(this.store, clients, logger);
+    }
+
+    /** When the contact's drain on this instance last finished a call; 0 if none ran. */
+    lastProgressAt(contactUuid: string): number {
+        return this.progress.get(contactUuid) || 0;
+    }
+
+    useCatchUp(catchUp: RoomCatchUp): void {
+        this.catchUp = catchUp;
     }
 
     /**
@@ -69,49 +100,48 @@ export class DeliveryQueue {
             return;
         }
         this.logger.debug(`Outbox: ${drafts.length} call(s) for room ${roomId} queued (${drafts.map((d) => d.kind).join(', ')})`);
-        if (options.sendNow && options.outboxKnownEmpty) {
-            // Nothing of this contact waits: write these calls, then send them, with no read between.
-            await this.mutex.run(contactUuid, async () => {
-                const created = await this.store.create(ctx.persis, contactUuid, roomId, drafts, this.leases.fresh(this.now()));
-                await this.sendInOrder(ctx, contactUuid, created, {});
-            });
-            return;
-        }
-        const now = this.now();
-        await this.store.create(ctx.persis, contactUuid, roomId, drafts, options.sendNow ? this.leases.fresh(now) : undefined);
+        await this.store.create(ctx.persis, contactUuid, roomId, drafts);
         if (options.sendNow) {
             await this.drain(ctx, contactUuid);
         } else {
-            await this.scheduleDrain(ctx, contactUuid, now);
+            await this.scheduleDrain(ctx, contactUuid, this.now());
         }
     }
 
     /**
-     * Sends the contact's due items in order; stops at the first one that must wait. A scheduled job
+     * Sends the contact's due calls in order; stops at the first one that must wait. A scheduled job
      * passes the time it was scheduled for (`dueBy`): the scheduler decided the time has come, even
      * if this instance's clock is a little behind the one that ran the job.
      */
-    async drain(ctx: DeliveryContext, contactUuid: string, options: DrainOptions = {}): Promise<void> {
-        await this.mutex.run(contactUuid, async () => {
-            const items = await this.store.ofContact(ctx.read.getPersistenceReader(), contactUuid);
-            await this.sendInOrder(ctx, contactUuid, items, options);
+    drain(ctx: DeliveryContext, contactUuid: string, options: DrainOptions = {}): Promise<void> {
+        const waiting = this.waitingDrains.get(contactUuid);
+        if (waiting && options.dueBy === undefined) {
+            return waiting; // it has not read the outbox yet: it will find this caller's calls too
+        }
+        const run = this.mutex.run(contactUuid, () => {
+            if (this.waitingDrains.get(contactUuid) === run) {
+                this.waitingDrains.delete(contactUuid);
+            }
+            return this.drainClaimed(ctx, contactUuid, options);
         });
+        this.waitingDrains.set(contactUuid, run);
+        return run;
     }
 
     /**
-     * Withdraws the contact's waiting calls that match (not one another instance is sending right now).
-     * Answers how many were withdrawn.
+     * Withdraws the contact's waiting calls that match, under the send claim (so never one being
+     * sent). Answers how many were withdrawn; 0 when another instance holds the claim.
      */
     async withdraw(ctx: DeliveryContext, contactUuid: string, matches: (item: OutboxItem) => boolean): Promise<number> {
-        return this.mutex.run(contactUuid, async () => {
-            const now = this.now();
-            const items = await this.store.ofContact(ctx.read.getPersistenceReader(), contactUuid);
-            const chosen = items.filter((item) => matches(item) && OutboxLeases.isFree(item, now));
-            for (const item of chosen) {
-                await this.store.remove(ctx.persis, item);
-            }
-            return chosen.length;
-        });
+        return this.mutex.run(contactUuid, () =>
+            this.underClaim(ctx, contactUuid, this.now(), async (state) => {
+                const chosen = state.items.filter(matches);
+                for (const item of chosen) {
+                    await this.store.remove(ctx.persis, item);
+                }
+                return chosen.length;
+            }).then((held) => (held ? held.value : 0)),
+        );
     }
 
     /** Whether any call of the contact waits in the outbox (a new chat's messages must queue behind it). */
@@ -119,42 +149,172 @@ export class DeliveryQueue {
         return this.store.hasPending(read.getPersistenceReader(), contactUuid);
     }
 
-    /** Contacts with items that are due and not being sent (for the periodic sweep). */
+    /** Contacts with calls that are due (for the periodic sweep: a job lost with a stopped instance). */
     async dueContacts(read: IRead): Promise<string[]> {
         const now = this.now();
         const items = await this.store.all(read.getPersistenceReader());
-        const due = items.filter((item) => item.nextAttemptAt <= now && OutboxLeases.isFree(item, now));
-        return due.map((item) => item.contactUuid).filter((contact, index, all) => all.indexOf(contact) === index);
+        return unique(items.filter((item) => item.nextAttemptAt <= now).map((item) => item.contactUuid));
     }
 
-    /** The loop of `drain`, over items already read (or just written). Runs under the contact's lock. */
-    private async sendInOrder(ctx: DeliveryContext, contactUuid: string, items: OutboxItem[], options: DrainOptions): Promise<void> {
-        const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
+    /** Contacts with a room the bridge forwards from (the catch-up sweep), and closed rooms' logs long done with. */
+    async forwardingContacts(read: IRead): Promise<{ contacts: string[]; stale: ForwardLog[] }> {
+        const logs = (await read.getPersistenceReader().readByAssociation(Keys.forwardLogs())).filter(isForwardLog);
+        const now = this.now();
+        return {
+            contacts: unique(logs.filter((log) => log.closedAt === undefined).map((log) => log.contactUuid)),
+            stale: logs.filter((log) => log.closedAt !== undefined && now - log.closedAt > CLOSED_LOG_KEPT_MS),
+        };
+    }
+
+    private async drainClaimed(ctx: DeliveryContext, contactUuid: string, options: DrainOptions): Promise<void> {
         const clock = () => Math.max(this.now(), options.dueBy || 0);
+        const held = await this.underClaim(ctx, contactUuid, clock(), (state, stale) =>
+            this.sendAll(ctx, contactUuid, state, stale, options, clock),
+        );
+        if (held === undefined) {
+            // Another instance sends this contact's calls right now; a job looks again shortly after.
+            this.logger.debug(`Outbox: another instance is sending the calls of contact ${contactUuid}`);
+            await this.scheduleDrain(ctx, contactUuid, clock() + CLAIM_RETRY_MS * (0.75 + Math.random() / 2));
+        }
+    }
+
+    /**
+     * Runs `work` holding the contact's send claim, with the outbox as read once the claim was
+     * staked; undefined when another instance holds it. `stale` lists claims of stopped instances.
+     */
+    private async underClaim<T>(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        now: number,
+        work: (state: OutboxState, stale: ContactClaim[]) => Promise<T>,
+    ): Promise<{ value: T } | undefined> {
+        const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis, () => now);
+        const claim = await claims.stake(contactUuid, 'send');
+        try {
+            const state = await this.readState(ctx, contactUuid);
+            if (!isOnlyLiveClaim(claim, state.records, now)) {
+                return undefined;
+            }
+            const stale = state.records.filter(
+                (record): record is ContactClaim =>
+                    (record as ContactClaim).purpose === 'send' &&
+                    (record as ContactClaim).nonce !== claim.nonce &&
+                    now - (record as ContactClaim).at >= CLAIM_TTL_MS,
+            );
+            return { value: await work(state, stale) };
+        } finally {
+            this.progress.delete(contactUuid);
+            await claims
+                .release(claim)
+                .catch((error) => this.logger.warn(`Outbox: send claim not released (${String(error)}); it expires`));
+        }
+    }
+
+    private async readState(ctx: DeliveryContext, contactUuid: string): Promise<OutboxState> {
+        const records = await ctx.read.getPersistenceReader().readByAssociation(Keys.contactOutbox(contactUuid));
+        const items = OutboxStore.inSendOrder(records.filter(isOutboxItem));
+        const logs = new Map<string, ForwardLog>();
+        for (const log of records.filter(isForwardLog)) {
+            logs.set(log.roomId, log);
+        }
+        return { items, logs, records };
+    }
+
+    /** The holder's work: what a stopped instance may have sent, the rooms' missed messages, then the calls in order. */
+    private async sendAll(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        state: OutboxState,
+        stale: ContactClaim[],
+        options: DrainOptions,
+        clock: () => number,
+    ): Promise<void> {
+        if (stale.length > 0) {
+            state.items = await this.takeover.settle(ctx, contactUuid, state.items, stale, state.logs);
+            for (const claim of stale) {
+                await ctx.persis.removeByAssociation(Keys.handoffClaim(claim.nonce));
+            }
+        }
+        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state);
+        const items = caughtUp.length > 0 ? OutboxStore.inSendOrder(state.items.concat(caughtUp)) : state.items;
+        await this.sendInOrder(ctx, contactUuid, items, state.logs, options, clock);
+    }
+
+    /** Queues the agent messages the rooms got but the bridge never heard of (app disabled, event late). */
+    private async catchUpRooms(ctx: DeliveryContext, contactUuid: string, state: OutboxState): Promise<OutboxItem[]> {
+        if (!this.catchUp) {
+            return [];
+        }
+        const created: OutboxItem[] = [];
+        for (const log of state.logs.values()) {
+            if (log.closedAt !== undefined) {
+                continue; // its close was handled after a last catch-up
+            }
+            const waiting = new Set<string>();
+            let closedAt: number | undefined;
+            for (const item of state.items) {
+                if (item.roomId !== log.roomId) {
+                    continue;
+                }
+                if (item.source) {
+                    waiting.add(item.source.messageId);
+                }
+                if (item.kind === 'room_closed') {
+                    closedAt = item.closedAt;
+                }
+            }
+            try {
+                const drafts = await this.catchUp.missed(ctx, log, waiting, closedAt);
+                if (drafts.length > 0) {
+                    this.logger.info(`Outbox: ${drafts.length} call(s) for agent messages of room ${log.roomId} that no event brought`);
+                    created.push(...(await this.store.create(ctx.persis, contactUuid, log.roomId, drafts)));
+                }
+            } catch (error) {
+                this.logger.warn(`Outbox: could not read room ${log.roomId} to catch up (${String(error)}); the sweep tries again`);
+            }
+        }
+        return created;
+    }
+
+    /** The loop of `drain`, over items in send order. Runs under the contact's lock and send claim. */
+    private async sendInOrder(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        items: OutboxItem[],
+        logs: Map<string, ForwardLog>,
+        options: DrainOptions,
+        clock: () => number,
+    ): Promise<void> {
+        const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
         const started = this.now();
         for (let index = 0; index < items.length; index++) {
             const item = items[index];
             const now = clock();
             if (this.now() - started > budgetMs) {
-                await this.stop(ctx, contactUuid, items.slice(index), now);
+                await this.scheduleDrain(ctx, contactUuid, now);
                 return;
             }
             if (item.nextAttemptAt > now) {
-                await this.leases.releaseOwn(ctx.persis, items.slice(index + 1));
+                await this.scheduleDrain(ctx, contactUuid, item.nextAttemptAt);
                 return; // its retry is scheduled; later items wait behind it
             }
-            if (!this.leases.isOwn(item) && !(await this.leases.take(ctx.read.getPersistenceReader(), ctx.persis, item, now))) {
-                // Another instance is sending it: it sends what follows too. Check again after its lease.
-                this.logger.debug(`Outbox: another instance is sending the calls of room ${item.roomId}`);
-                await this.leases.releaseOwn(ctx.persis, items.slice(index + 1));
-                await this.scheduleDrain(ctx, contactUuid, Math.max(now, item.leaseUntil || 0) + 1000);
-                return;
+            if (item.kind === 'room_closed') {
+                await this.closeLog(ctx, logs, item);
+                await this.store.remove(ctx.persis, item);
+                continue;
+            }
+            const log = item.roomId ? logs.get(item.roomId) : undefined;
+            if (item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0) {
+                await this.store.remove(ctx.persis, item); // a second copy (the event and the catch-up both queued it)
+                continue;
             }
             const result = await this.attempts.attempt(ctx, item);
+            this.progress.set(contactUuid, Date.now());
             if (result.kind === 'retry') {
-                if (await this.retryLater(ctx, contactUuid, items, index, result, clock)) {
+                if (await this.retryLater(ctx, contactUuid, item, result, clock)) {
                     return;
                 }
+                await this.recordSent(ctx, logs, item);
                 continue; // given up: the next item goes
             }
             if (result.kind === 'rejected') {
@@ -164,8 +324,32 @@ export class DeliveryQueue {
             } else {
                 this.logger.debug(`Outbox: ${item.kind} for room ${item.roomId} delivered (attempt ${item.attempts + 1})`);
             }
+            // The log first: should this instance stop right here, the part is not sent again.
+            await this.recordSent(ctx, logs, item);
             await this.store.remove(ctx.persis, item);
         }
+    }
+
+    /** Writes down that a part of an agent message is done with (sent, refused or given up). */
+    private async recordSent(ctx: DeliveryContext, logs: Map<string, ForwardLog>, item: OutboxItem): Promise<void> {
+        if (!item.source || !item.roomId) {
+            return;
+        }
+        const before = logs.get(item.roomId) || newForwardLog(item.contactUuid, item.roomId, (item.at || item.createdAt) - 1);
+        const after = withSentPart(before, partKey(item.source.messageId, item.source.part), item.at);
+        logs.set(item.roomId, after);
+        await ForwardLogs.save(ctx.persis, after);
+    }
+
+    /** The room closed: its log stays a while as a tombstone, so a late copy of a message is still dropped. */
+    private async closeLog(ctx: DeliveryContext, logs: Map<string, ForwardLog>, item: OutboxItem & { kind: 'room_closed' }): Promise<void> {
+        const log = item.roomId ? logs.get(item.roomId) : undefined;
+        if (!log) {
+            return;
+        }
+        const closed = { ...log, closedAt: item.closedAt };
+        logs.set(log.roomId, closed);
+        await ForwardLogs.save(ctx.persis, closed);
     }
 
     /**
@@ -175,12 +359,10 @@ export class DeliveryQueue {
     private async retryLater(
         ctx: DeliveryContext,
         contactUuid: string,
-        items: OutboxItem[],
-        index: number,
+        item: OutboxItem,
         result: AttemptResult & { kind: 'retry' },
         clock: () => number,
     ): Promise<boolean> {
-        const item = items[index];
         const attempts = item.attempts + 1;
         if (clock() - item.createdAt >= ctx.config.retryMaxAgeMs) {
             this.logger.error(
@@ -201,30 +383,20 @@ export class DeliveryQueue {
             `Outbox: a ${item.kind} call for room ${item.roomId} failed (attempt ${attempts}: ${result.reason}); ` +
                 `retrying in ${Math.round(delayMs / 1000)} s`,
         );
-        const waiting: OutboxItem = {
-            ...item,
-            attempts,
-            nextAttemptAt,
-            leaseOwner: undefined,
-            leaseUntil: undefined,
-            lastError: result.reason,
-        };
-        await this.store.save(ctx.persis, waiting);
-        await this.stop(ctx, contactUuid, items.slice(index + 1), nextAttemptAt);
+        await this.store.save(ctx.persis, { ...item, attempts, nextAttemptAt, lastError: result.reason });
+        await this.scheduleDrain(ctx, contactUuid, nextAttemptAt);
         return true;
-    }
-
-    /**
-     * Leaves the rest for a job at `at`: items this instance leased are released first, so whichever
-     * instance runs the job sends them without waiting for the lease to expire.
-     */
-    private async stop(ctx: DeliveryContext, contactUuid: string, rest: OutboxItem[], at: number): Promise<void> {
-        await this.leases.releaseOwn(ctx.persis, rest);
-        await this.scheduleDrain(ctx, contactUuid, at);
     }
 
     private async scheduleDrain(ctx: DeliveryContext, contactUuid: string, at: number): Promise<void> {
         const when = Math.max(at, this.now());
         await ctx.modify.getScheduler().scheduleOnce({ id: DRAIN_PROCESSOR_ID, when: new Date(when), data: { contactUuid, dueBy: when } });
     }
+}
+
+/** A closed room's forward log is kept this long, to drop late copies of its messages, then swept. */
+const CLOSED_LOG_KEPT_MS = 24 * 3600 * 1000;
+
+function unique(values: string[]): string[] {
+    return values.filter((value, index, all) => all.indexOf(value) === index);
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'crypto';
 import type { OutboundDraft, OutboxItem } from './outboxItems';
 import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
 
-const isOutboxItem = isRecordOf<OutboxItem>(RecordKind.OutboxItem);
+export const isOutboxItem = isRecordOf<OutboxItem>(RecordKind.OutboxItem);
 
 /** A 0.1.0 item has no tag: it gets one, so whatever is written back carries it. */
 function tagged(item: OutboxItem): OutboxItem {
@@ -21,20 +21,24 @@ export class OutboxStore {
 
     constructor(private readonly now: () => number = Date.now) {}
 
-    /** Writes the drafts as items, in order; `lease` marks them as being sent by an instance from birth. */
-    async create(
-        persis: IPersistence,
-        contactUuid: string,
-        roomId: string | undefined,
-        drafts: OutboundDraft[],
-        lease?: { owner: string; until: number },
-    ): Promise<OutboxItem[]> {
+    /**
+     * Writes the drafts as items, in order. A draft's `at` (when it happened) orders it among the
+     * contact's calls of every instance; without one, the time it is written here does.
+     */
+    async create(persis: IPersistence, contactUuid: string, roomId: string | undefined, drafts: OutboundDraft[]): Promise<OutboxItem[]> {
         const now = this.now();
         const created: OutboxItem[] = [];
+        let index = 0;
         for (const draft of drafts) {
-            this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
-            const seq = this.lastSeq;
-            const item: OutboxItem = {
+            let seq: number;
+            if (draft.at !== undefined) {
+                seq = draft.at * 1000 + Math.min(draft.source ? draft.source.part : index, 999);
+            } else {
+                this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
+                seq = this.lastSeq;
+            }
+            index++;
+            const item = {
                 ...draft,
                 record: RecordKind.OutboxItem,
                 id: `${seq}-${randomBytes(4).toString('hex')}`,
@@ -44,27 +48,29 @@ export class OutboxStore {
                 createdAt: now,
                 attempts: 0,
                 nextAttemptAt: now,
-                leaseOwner: lease ? lease.owner : undefined,
-                leaseUntil: lease ? lease.until : undefined,
-            };
+            } as OutboxItem;
             await persis.createWithAssociations(item, associationsOf.outboxItem(item));
             created.push(item);
         }
         return created;
     }
 
+    /** Send order: by `seq`, then by part (a message of 1,000 parts and more), then by id (two instances, one time). */
+    static inSendOrder(items: OutboxItem[]): OutboxItem[] {
+        const part = (item: OutboxItem) => (item.source ? item.source.part : 0);
+        return items.map(tagged).sort((a, b) => a.seq - b.seq || part(a) - part(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+
     /** The contact's items in send order. */
     async ofContact(reader: IPersistenceRead, contactUuid: string): Promise<OutboxItem[]> {
         const records = await reader.readByAssociation(Keys.contactOutbox(contactUuid));
-        return records
-            .filter(isOutboxItem)
-            .map(tagged)
-            .sort((a, b) => a.seq - b.seq);
+        return OutboxStore.inSendOrder(records.filter(isOutboxItem));
     }
 
     /** Whether any call of the contact waits (a new chat's messages must queue behind it). */
     async hasPending(reader: IPersistenceRead, contactUuid: string): Promise<boolean> {
-        return (await reader.readByAssociation(Keys.contactOutbox(contactUuid))).length > 0;
+        // The key also finds the contact's send claims and forward logs.
+        return (await reader.readByAssociation(Keys.contactOutbox(contactUuid))).some(isOutboxItem);
     }
 
     async byId(reader: IPersistenceRead, id: string): Promise<OutboxItem | undefined> {

@@ -10,11 +10,33 @@ export interface AgentFile {
     link?: string;
 }
 
-/** One call to RapidPro, before it is written to the outbox. `summary` names it to the agent. */
-export type OutboundDraft =
-    | { kind: 'message'; text?: string; file?: AgentFile; summary: string }
-    | { kind: 'contact_fields'; fields: Record<string, string | null>; summary: string }
-    | { kind: 'flow_start'; flowUuid: string; params: Record<string, unknown>; summary: string };
+/** Where a call comes from, when it carries (part of) an agent's message in a room. */
+export interface DraftSource {
+    messageId: string;
+    /** Which part of the message (a long text is split; files follow), and how many there are. */
+    part: number;
+    parts: number;
+}
+
+/** What every draft may say besides its call. */
+interface DraftCommon {
+    summary: string;
+    /** When it happened (an agent message's creation, a close): orders the contact's calls across instances. */
+    at?: number;
+    source?: DraftSource;
+}
+
+/**
+ * One call to RapidPro, before it is written to the outbox. `summary` names it to the agent.
+ * `room_closed` calls nothing: it marks where a closed room's messages end (see DeliveryQueue).
+ */
+export type OutboundDraft = DraftCommon &
+    (
+        | { kind: 'message'; text?: string; file?: AgentFile }
+        | { kind: 'contact_fields'; fields: Record<string, string | null> }
+        | { kind: 'flow_start'; flowUuid: string; params: Record<string, unknown> }
+        | { kind: 'room_closed'; closedAt: number }
+    );
 
 /** A call in the outbox: stored before it is tried, removed once RapidPro took it (or it was given up). */
 export type OutboxItem = OutboundDraft & {
@@ -22,14 +44,11 @@ export type OutboxItem = OutboundDraft & {
     id: string;
     contactUuid: string;
     roomId?: string;
-    /** Order per contact: strictly increasing in one instance, close to time across instances. */
+    /** Order per contact: from `at` when given (an agent message: its creation in the room), else creation here. */
     seq: number;
     createdAt: number;
     attempts: number;
     nextAttemptAt: number;
-    /** The instance sending it, until when (see OutboxLeases). */
-    leaseOwner?: string;
-    leaseUntil?: number;
     /** Media uuid once the file reached RapidPro, so a retry does not upload it twice. */
     mediaUuid?: string;
     lastError?: string;

@@ -21,6 +21,7 @@ export const RecordKind = {
     HandoffClaim: 'handoff-claim',
     VisitorTokenKey: 'visitor-token-key',
     SentEdit: 'sent-edit',
+    ForwardLog: 'forward-log',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -48,6 +49,9 @@ export const Keys = {
     contactOutbox: (contactUuid: string) => misc(`outbox:${contactUuid}`),
     outboxItem: (id: string) => misc(`outbox-item:${id}`),
     visitorTokenKey: () => misc('visitor-token-key'),
+    /** Every room's forward log (the catch-up sweep), and one room's. */
+    forwardLogs: () => misc('forward-logs'),
+    forwardLog: (roomId: string) => misc(`forward-log:${roomId}`),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -68,6 +72,13 @@ export const associationsOf = {
         return item.roomId ? keys.concat([Keys.room(item.roomId)]) : keys;
     },
     visitorTokenKey: () => [Keys.visitorTokenKey()],
+    /** Found with the contact's outbox (the drain) and with the room's conversation (an agent message's one read). */
+    forwardLog: (log: { contactUuid: string; roomId: string }) => [
+        Keys.forwardLogs(),
+        Keys.contactOutbox(log.contactUuid),
+        Keys.room(log.roomId),
+        Keys.forwardLog(log.roomId),
+    ],
 } as const;
 
 type Shape = Record<string, unknown>;

@@ -49,7 +49,7 @@ async function adopt(ctx: EndpointContext, previous: Conversation, room: ILivech
         waitingNoticeAt: undefined,
         outboxBacklog: await services.queue.hasPending(read, previous.contactUuid),
     };
-    await store.save(conversation);
+    await store.create(conversation, fresh.createdAt ? new Date(fresh.createdAt).getTime() : conversation.openedAt);
     services.logger.info(`Contact message landed in new room ${room.id} after room ${previous.roomId} closed; the bridge adopted it`);
     const delivery = await services.deliveryContext(read, modify, ctx.http, persis);
 

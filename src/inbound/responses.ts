@@ -14,6 +14,7 @@ export type ErrorCode =
     | 'unknown_department'
     | 'no_agents'
     | 'handoff_in_progress'
+    | 'contact_busy'
     | 'transfer_refused'
     | 'close_refused'
     | 'not_posted'
@@ -35,6 +36,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
     unknown_department: HttpStatusCode.NOT_FOUND,
     no_agents: HttpStatusCode.SERVICE_UNAVAILABLE,
     handoff_in_progress: HttpStatusCode.CONFLICT,
+    contact_busy: HttpStatusCode.CONFLICT,
     transfer_refused: HttpStatusCode.CONFLICT,
     close_refused: HttpStatusCode.CONFLICT,
     // The contact's words are not (all) in the room: a Failure the flow can retry; nothing is posted twice.

@@ -31,14 +31,28 @@ export const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
  * message, each at most MAX_REQUEST_TIMEOUT_MS) still ends inside the 30 s call and the lease.
  */
 export const DRAIN_BUDGET_MS = 5000;
-/** How long an instance holds an outbox item it is sending. */
-export const LEASE_MS = 60000;
+/** A drain job leaves its drain to finish alone once no call ended for this long (see DeliveryJobProcessor). */
+export const JOB_WAIT_MS = 1000;
 /** The periodic sweep sends for at most this long, and at most SWEEP_CONTACT_BUDGET_MS per contact. */
-export const SWEEP_BUDGET_MS = 3000;
+export const SWEEP_BUDGET_MS = 15000;
 export const SWEEP_CONTACT_BUDGET_MS = 1000;
+/** How many contacts the sweep sends for at once. */
+export const SWEEP_PARALLEL_DRAINS = 8;
 
-/** A handoff claim older than this belongs to a handoff that died half way; it no longer blocks. */
+/**
+ * A claim older than this belongs to an instance that stopped half way; it no longer blocks. Work
+ * done under a claim (a webhook call, a drain: DRAIN_BUDGET_MS plus one attempt) ends well inside it.
+ */
 export const CLAIM_TTL_MS = 60000;
+/** How long a webhook call waits for another instance's claim on the same contact before answering 409. */
+export const CLAIM_WAIT_MS = 5000;
+/** The catch-up reads a room's newest messages this many at a time, at most this many pages per look. */
+export const CATCH_UP_PAGE = 50;
+export const CATCH_UP_PAGES = 10;
+/** Messages written at once on two instances may carry times this far out of order. */
+export const CATCH_UP_SLACK_MS = 10000;
+/** A drain that finds another instance sending the contact's calls looks again this much later. */
+export const CLAIM_RETRY_MS = 1500;
 /** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */
 export const WAITING_NOTICE_WINDOW_MS = 10000;
 /** A POST close this recent counts as the contact's, whoever's close Rocket.Chat recorded (it may race an agent's). */

@@ -3,10 +3,10 @@ import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
 import type { BridgeServices } from '../BridgeServices';
 import { type Conversation, ConversationStore } from '../domain/ConversationStore';
-import type { AgentFile } from '../domain/outboxItems';
-import { contentTypeFromName } from '../lib/media';
+import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
 import { correctionPrefix } from '../lib/notices';
-import { agentMessageDrafts } from './agentDrafts';
+import { agentMessageDrafts, roomMessageDrafts } from './agentDrafts';
+import { agentFilesOf } from './agentFiles';
 import { filesOf, whyNotForwarded } from './agentMessageFilter';
 
 /** IPostMessageSent and IPostMessageUpdated: what an agent writes in a bridge room goes to the contact. */
@@ -25,16 +25,16 @@ export class AgentMessageHandler {
         // The room's lock is taken before the first await, so its messages go out in the order sent.
         return this.services.roomMutex.run(message.room.id, async () => {
             const found = await this.bridgeConversation(message, read);
-            if (!found) {
-                return;
+            if (!found || (message.id && found.log && hasSentAnyPart(found.log, message.id))) {
+                return; // not ours, or the catch-up already sent it
             }
             const ctx = await this.services.deliveryContext(read, modify, http, persis);
-            const files = await this.agentFiles(message, read);
-            const drafts = agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
-            await this.services.queue.enqueue(ctx, found.conversation.contactUuid, found.conversation.roomId, drafts, {
-                sendNow: true,
-                outboxKnownEmpty: found.outboxEmpty,
-            });
+            const files = await agentFilesOf(filesOf(message), read);
+            const createdAt = message.createdAt ? new Date(message.createdAt).getTime() : Date.now();
+            const drafts = message.id
+                ? roomMessageDrafts(message.id, createdAt, message.text, files, ctx.config.maxTextLength)
+                : agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
+            await this.services.queue.enqueue(ctx, found.conversation.contactUuid, found.conversation.roomId, drafts);
         });
     }
 
@@ -64,41 +64,19 @@ export class AgentMessageHandler {
         }
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, {
-            sendNow: true,
-            outboxKnownEmpty: found.outboxEmpty,
-        });
+        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 
-    /** The room's conversation, and whether its contact's outbox is empty, from one read. */
+    /** The room's conversation and its forward log, from one read. */
     private async bridgeConversation(
         message: IMessage,
         read: IRead,
-    ): Promise<{ conversation: Conversation; outboxEmpty: boolean } | undefined> {
+    ): Promise<{ conversation: Conversation; log?: ForwardLog } | undefined> {
         const store = new ConversationStore(read.getPersistenceReader());
-        const { conversation, pendingCalls } = await store.findByRoomWithOutbox(message.room.id);
+        const { conversation, log } = await store.findByRoomWithLog(message.room.id);
         if (!conversation || conversation.roomId !== message.room.id) {
             return undefined;
         }
-        return { conversation, outboxEmpty: pendingCalls === 0 && !conversation.outboxBacklog };
-    }
-
-    private async agentFiles(message: IMessage, read: IRead): Promise<AgentFile[]> {
-        const files = filesOf(message);
-        if (files.length === 0) {
-            return [];
-        }
-        let siteUrl = '';
-        try {
-            siteUrl = String((await read.getEnvironmentReader().getServerSettings().getValueById('Site_Url')) || '').replace(/\/+$/, '');
-        } catch (_error) {
-            siteUrl = '';
-        }
-        return files.map((file) => ({
-            uploadId: file.id,
-            name: file.name,
-            contentType: file.type || contentTypeFromName(file.name),
-            link: `${siteUrl}/file-upload/${file.id}/${encodeURIComponent(file.name)}`,
-        }));
+        return { conversation, log };
     }
 }

@@ -174,15 +174,18 @@ export class LivechatLifecycleHandler {
         const askedByContact =
             conversation.closeRequestedAt !== undefined && Date.now() - conversation.closeRequestedAt < CLOSE_REQUEST_WINDOW_MS;
         const closedByContact = room.closer === 'visitor' || askedByContact;
-        const drafts: OutboundDraft[] = stageDrafts(config, 'closed', {
+        const closedAt = room.closedAt ? new Date(room.closedAt).getTime() : Date.now();
+        // Ordered at the close: the agent's messages written before it go first, even those whose
+        // event comes late or on another instance (the marker makes the drain read the room up to it).
+        const marker: OutboundDraft = { kind: 'room_closed', closedAt, at: closedAt, summary: 'the end of the chat' };
+        const notices: OutboundDraft[] = stageDrafts(config, 'closed', {
             language: conversation.language,
             variables: { agent: nameOfUser(room.servedBy), department: conversation.departmentName },
             notify: !closedByContact,
             roomField: '', // cleared
         });
         if (config.closeFlowUuid && !closedByContact) {
-            const closedAt = room.closedAt ? new Date(room.closedAt).getTime() : Date.now();
-            drafts.push({
+            notices.push({
                 kind: 'flow_start',
                 flowUuid: config.closeFlowUuid,
                 params: {
@@ -201,6 +204,7 @@ export class LivechatLifecycleHandler {
         await store.forgetSentEdits(conversation.contactUuid);
         await store.remove(conversation);
         this.services.logger.info(`Lifecycle: room ${room.id} closed (by ${room.closer || 'agent'}); the bridge forgot it`);
+        const drafts: OutboundDraft[] = [marker, ...notices.map((draft) => ({ ...draft, at: closedAt }))];
         await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
     }
 }

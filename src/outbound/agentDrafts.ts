@@ -38,3 +38,18 @@ export function agentMessageDrafts(text: string | undefined, files: AgentFile[],
     });
     return drafts;
 }
+
+/**
+ * The drafts of one agent message in a room, each naming the message and its part, and ordered by
+ * the message's creation: the event and the catch-up make identical drafts for the same message.
+ */
+export function roomMessageDrafts(
+    messageId: string,
+    createdAt: number,
+    text: string | undefined,
+    files: AgentFile[],
+    maxTextLength: number,
+): OutboundDraft[] {
+    const drafts = agentMessageDrafts(text, files, maxTextLength);
+    return drafts.map((draft, part) => ({ ...draft, at: createdAt, source: { messageId, part, parts: drafts.length } }));
+}

@@ -14,7 +14,7 @@ describe('ConversationStore', () => {
     it('finds a saved conversation by contact and by room, tagged as a conversation', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
-        await store.save(conversation());
+        await store.save(conversation(), true);
         const byContact = await store.findByContactWithSeen(CONTACT);
         expect(byContact.conversation).toMatchObject({ roomId: 'room-1', record: RecordKind.Conversation });
         expect(byContact.seen).toEqual(noSeenMessages(CONTACT));
@@ -25,22 +25,21 @@ describe('ConversationStore', () => {
     it('updates one record in place (same association array), never a second copy', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
-        await store.save(conversation());
+        await store.save(conversation(), true);
         await store.save({ ...conversation(), announcedAgentId: 'alice' });
         expect(persistence.dataWith(Keys.room('room-1').getID())).toHaveLength(1);
         expect((await store.findByRoom('room-1'))?.announcedAgentId).toBe('alice');
     });
 
-    it('picks the newest conversation of a contact and counts the outbox items under the room key', async () => {
+    it('picks the newest conversation of a contact, outbox items under the same keys notwithstanding', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
-        await store.save(conversation({ roomId: 'old', openedAt: 1 }));
-        await store.save(conversation({ roomId: 'new', openedAt: 2 }));
+        await store.save(conversation({ roomId: 'old', openedAt: 1 }), true);
+        await store.save(conversation({ roomId: 'new', openedAt: 2 }), true);
         expect((await store.findByContactWithSeen(CONTACT)).conversation?.roomId).toBe('new');
         const item = { record: RecordKind.OutboxItem, kind: 'message', id: 'i1', contactUuid: CONTACT, roomId: 'new', seq: 1 };
         await persistence.createWithAssociations(item, associationsOf.outboxItem(item));
-        expect(await store.findByRoomWithOutbox('new')).toMatchObject({ conversation: { roomId: 'new' }, pendingCalls: 1 });
-        expect((await store.findByRoomWithOutbox('old')).pendingCalls).toBe(0);
+        expect(await store.findByRoomWithLog('new')).toMatchObject({ conversation: { roomId: 'new' } });
     });
 
     it('reads the untagged records of 0.1.0: conversation, seen ids and outbox items', async () => {
@@ -56,8 +55,8 @@ describe('ConversationStore', () => {
         const found = await store.findByContactWithSeen(CONTACT);
         expect(found.conversation).toEqual(legacy);
         expect(found.seen.entries).toEqual([{ id: 'm1', roomMessageId: 'rm1' }]);
-        const byRoom = await store.findByRoomWithOutbox('room-1');
-        expect(byRoom).toEqual({ conversation: legacy, pendingCalls: 1 });
+        const byRoom = await store.findByRoomWithLog('room-1');
+        expect(byRoom).toEqual({ conversation: legacy, log: undefined });
 
         // Saved again, it carries the tag, still as one record.
         await store.save({ ...found.conversation!, announcedAgentId: 'bob' });
@@ -95,7 +94,7 @@ describe('ConversationStore', () => {
         const store = new ConversationStore(persistence, persistence);
         await store.markMessageSeen(noSeenMessages(CONTACT), 'm1');
         expect((await store.findByContactWithSeen(CONTACT)).conversation).toBeUndefined();
-        await store.save(conversation());
+        await store.save(conversation(), true);
         await store.forgetSeenMessages(CONTACT);
         const found = await store.findByContactWithSeen(CONTACT);
         expect(found.conversation?.roomId).toBe('room-1');
@@ -105,8 +104,8 @@ describe('ConversationStore', () => {
     it('remove clears one conversation and leaves a newer one of the same contact and its seen ids', async () => {
         const persistence = new MemoryPersistence();
         const store = new ConversationStore(persistence, persistence);
-        await store.save(conversation());
-        await store.save({ ...conversation(), roomId: 'room-2', openedAt: 2 });
+        await store.save(conversation(), true);
+        await store.save({ ...conversation(), roomId: 'room-2', openedAt: 2 }, true);
         await store.markMessageSeen(noSeenMessages(CONTACT), 'm1');
         await store.remove(conversation());
         expect(await store.findByRoom('room-1')).toBeUndefined();

@@ -2,10 +2,10 @@
  * The outbox without the engine: DeliveryQueue objects (one per "instance") on one in-memory
  * persistence with the real server's semantics, RapidPro behind a scripted IHttp, a hand-moved clock.
  */
-import { DeliveryQueue, type OutboundDraft, type OutboxItem } from '../../src/domain/DeliveryQueue';
+import { DeliveryQueue, type OutboundDraft } from '../../src/domain/DeliveryQueue';
 import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
 import { associationsOf, Keys, RecordKind } from '../../src/domain/records';
-import { LEASE_MS } from '../../src/lib/limits';
+import { CLAIM_TTL_MS } from '../../src/lib/limits';
 import { deliveryContext, FakeClock, FakeRapidPro, FakeScheduler, RecordingNotifier, recordingLogger, testConfig } from './support/fakes';
 import { MemoryPersistence } from './support/memoryPersistence';
 
@@ -26,7 +26,9 @@ function setup() {
     const logger = recordingLogger();
     const instance = () => new DeliveryQueue(notifier, new RapidProClientFactory(), logger, clock.now);
     const ctx = (config = testConfig()) => deliveryContext(persistence, rapidPro, scheduler, config);
-    const outbox = (contact = CONTACT) => persistence.dataWith(`outbox:${contact}`);
+    // The contact's outbox key also finds its send claims and forward logs: only the calls here.
+    const outbox = (contact = CONTACT) =>
+        persistence.dataWith(`outbox:${contact}`).filter((record) => record.record === RecordKind.OutboxItem);
     return { persistence, clock, rapidPro, scheduler, notifier, logger, instance, ctx, outbox };
 }
 
@@ -62,8 +64,8 @@ describe('DeliveryQueue', () => {
         expect(waiting.map((item) => item.text)).toEqual(['part 1', 'part 2']);
         expect(waiting[0].attempts).toBe(1);
         expect(waiting[0].lastError).toContain('503');
-        // Nothing of it stays leased to this instance: whichever instance runs the job may send it.
-        expect(waiting.every((item) => item.leaseOwner === undefined)).toBe(true);
+        // No claim is left behind: whichever instance runs the job may send it.
+        expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID())).toEqual([]);
         const [job] = t.scheduler.drains();
         expect(job.when).toBe(waiting[0].nextAttemptAt);
         expect(t.logger.at('warn').join('\n')).toMatch(/retrying in \d+ s/);
@@ -89,7 +91,7 @@ describe('DeliveryQueue', () => {
         expect(t.outbox(CONTACT)).toHaveLength(1);
     });
 
-    it('respects a lease taken by another instance, and the holder sends the item once', async () => {
+    it("leaves the contact's calls to the instance that is sending them, which sends each once", async () => {
         const t = setup();
         const a = t.instance();
         const b = t.instance();
@@ -100,44 +102,47 @@ describe('DeliveryQueue', () => {
                 answer = () => resolve(FakeRapidPro.status(201, { uuid: 'x' }));
             }),
         );
-        const sending = a.drain(t.ctx(), CONTACT); // A leases the item and waits for RapidPro
+        const sending = a.drain(t.ctx(), CONTACT); // A holds the send claim and waits for RapidPro
         await new Promise((resolve) => setTimeout(resolve, 10));
-        const [leased] = t.outbox();
-        expect(leased.leaseOwner).toEqual(expect.any(String));
-        expect(leased.leaseUntil).toBe(t.clock.value + LEASE_MS);
-
-        await b.drain(t.ctx(), CONTACT); // B, on another instance, finds it leased
         expect(t.rapidPro.requests).toHaveLength(1);
-        // B checks again once the lease would have run out.
-        expect(t.scheduler.drains().pop()).toEqual({ contactUuid: CONTACT, when: t.clock.value + LEASE_MS + 1000 });
-        expect(await b.dueContacts(t.ctx().read)).toEqual([]);
+
+        await b.enqueue(t.ctx(), CONTACT, ROOM, texts('from b')); // B, on another instance, finds the claim held
+        expect(t.rapidPro.requests).toHaveLength(1);
+        // B looks again a moment later, by a job.
+        const retry = t.scheduler.drains().pop()!;
+        expect(retry.when).toBeGreaterThan(t.clock.value);
+        expect(retry.when).toBeLessThanOrEqual(t.clock.value + 2000);
 
         answer();
         await sending;
-        expect(t.rapidPro.texts()).toEqual(['only once']);
+        t.clock.value = retry.when;
+        await b.drain(t.ctx(), CONTACT, { dueBy: retry.when });
+        expect(t.rapidPro.texts()).toEqual(['only once', 'from b']);
         expect(t.outbox()).toEqual([]);
-        await b.drain(t.ctx(), CONTACT); // the job B scheduled finds nothing left
-        expect(t.rapidPro.requests).toHaveLength(1);
     });
 
-    it('takes over an expired lease of an instance that stopped', async () => {
+    it('takes over from an instance that stopped holding the claim, and asks RapidPro before sending its call again', async () => {
         const t = setup();
         const b = t.instance();
-        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('orphan'), { sendNow: false });
-        const [item] = t.outbox() as unknown as OutboxItem[];
-        const leaseUntil = t.clock.value + LEASE_MS;
-        const dead: OutboxItem = { ...item, leaseOwner: 'stopped-instance', leaseUntil };
-        await t.persistence.updateByAssociations(associationsOf.outboxItem(dead), dead);
+        await t.instance().enqueue(t.ctx(), CONTACT, ROOM, texts('in flight', 'next'), { sendNow: false });
+        // An instance staked its claim, sent "in flight" (RapidPro has it) and stopped before writing it down.
+        const dead = { record: RecordKind.HandoffClaim, contactUuid: CONTACT, purpose: 'send', nonce: 'dead', at: t.clock.value };
+        await t.persistence.createWithAssociations(dead, [
+            Keys.handoffClaims(CONTACT),
+            Keys.contactOutbox(CONTACT),
+            Keys.handoffClaim('dead'),
+        ]);
+        t.rapidPro.listed = [{ direction: 'out', text: 'in flight' }];
 
         await b.drain(t.ctx(), CONTACT);
-        expect(t.rapidPro.requests).toEqual([]); // still held
-        expect(await b.dueContacts(t.ctx().read)).toEqual([]);
+        expect(t.rapidPro.texts()).toEqual([]); // still held
 
-        t.clock.value = leaseUntil;
-        expect(await b.dueContacts(t.ctx().read)).toEqual([CONTACT]); // the sweep finds it
-        await b.drain(t.ctx(), CONTACT);
-        expect(t.rapidPro.texts()).toEqual(['orphan']);
+        t.clock.advance(CLAIM_TTL_MS);
+        await b.drain(t.ctx(), CONTACT, { dueBy: t.clock.value });
+        expect(t.rapidPro.texts()).toEqual(['next']);
+        expect(t.rapidPro.requests.filter((r) => r.method === 'get')).toHaveLength(1);
         expect(t.outbox()).toEqual([]);
+        expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID())).toEqual([]);
     });
 
     it('gives up past retry_max_age_hours: the agent is told, the admin reads an error, the next item goes', async () => {

@@ -4,9 +4,9 @@ import type { IUser } from '@rocket.chat/apps-engine/definition/users';
 import { createHash } from 'crypto';
 
 import { type Conversation, ConversationStore, noSeenMessages } from '../../domain/ConversationStore';
-import { HandoffClaims } from '../../domain/HandoffClaims';
+import { ContactClaims } from '../../domain/ContactClaims';
 import { formatHandoffSummary } from '../../lib/agentContext';
-import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
 import { errorText } from '../../lib/log';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { type ContactWords, postContactWords } from '../contactWords';
@@ -55,23 +55,22 @@ export class HandoffEndpoint extends BridgeEndpoint {
             return (await omnichannelDisabled(ctx)) ? omnichannelOff() : noAgents(department);
         }
 
-        // Inside this instance the contact's lock already serializes handoffs. Across instances, a
-        // claim is written and read back: a handoff goes ahead only when its claim is the only one.
-        const claims = new HandoffClaims(read.getPersistenceReader(), persis);
-        const claim = await claims.stake(request.contact.uuid);
+        // Inside this instance the contact's lock already serializes handoffs; across instances a
+        // claim does (ContactClaims): whoever waited then finds the room the other one opened.
+        const claims = new ContactClaims(read.getPersistenceReader(), persis);
+        const claim = await claims.acquire(request.contact.uuid, 'inbound', started + CLAIM_WAIT_MS);
+        if (!claim) {
+            ctx.services.logger.warn('Handoff stepped back: another instance kept handing the same contact over (409)');
+            return errorResponse(
+                'handoff_in_progress',
+                'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.',
+            );
+        }
         try {
-            const alone = await claims.isOnlyLive(claim);
             // Read again: a handoff on another instance may have finished since the first look.
             const opened = await findOpenConversation(read, persis, request.contact.uuid);
             if (opened) {
                 return this.alreadyOpen(ctx, request, opened, started);
-            }
-            if (!alone) {
-                ctx.services.logger.warn('Handoff stepped back: another instance is handing the same contact over (409)');
-                return errorResponse(
-                    'handoff_in_progress',
-                    'Another handoff of this contact is being processed right now; nothing was created. Try again in a few seconds.',
-                );
             }
             return await this.openRoom(ctx, request, department, started);
         } finally {
@@ -217,7 +216,7 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 handoffSummary: summary,
                 outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
             };
-            await store.save(conversation);
+            await store.create(conversation, room.createdAt ? new Date(room.createdAt).getTime() : conversation.openedAt);
             const fresh = ((await read.getRoomReader().getById(room.id)) as ILivechatRoom | undefined) || room;
             if (fresh.servedBy) {
                 conversation.announcedAgentId = fresh.servedBy.id;

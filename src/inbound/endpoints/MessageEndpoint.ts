@@ -5,8 +5,11 @@ import type { BridgeServices } from '../../BridgeServices';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { postContactWords } from '../contactWords';
 import { findOpenConversation } from '../openConversation';
-import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { ContactClaims } from '../../domain/ContactClaims';
+import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { errorText } from '../../lib/log';
 import { parseContactMessageRequest } from '../payloads/message';
+import type { ContactMessageRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
 import { notPostedResponse } from '../serverRefusals';
 
@@ -33,6 +36,30 @@ export class MessageEndpoint extends BridgeEndpoint {
         const message = parsed.value;
         const contactUuid = message.contact.uuid;
         return ctx.services.contactMutex.run(contactUuid, async () => {
+            if (!message.messageId) {
+                return this.postWords(ctx, message, started);
+            }
+            // RapidPro may deliver one webhook to two instances at once: the claim makes the second
+            // wait for the first, then find the message id among those already posted (`duplicate`).
+            const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis);
+            const claim = await claims.acquire(contactUuid, 'inbound', started + CLAIM_WAIT_MS);
+            if (!claim) {
+                return errorResponse(
+                    'contact_busy',
+                    'Another call for this contact is being processed on another server right now; nothing was posted. Try again.',
+                );
+            }
+            try {
+                return await this.postWords(ctx, message, started);
+            } finally {
+                await claims.release(claim).catch((error) => ctx.services.logger.warn(`Message claim not released: ${errorText(error)}`));
+            }
+        });
+    }
+
+    private async postWords(ctx: EndpointContext, message: ContactMessageRequest, started: number): Promise<IApiResponse> {
+        const contactUuid = message.contact.uuid;
+        {
             // The room is checked right before posting: a closed one would make Rocket.Chat open a new one.
             const open = await findOpenConversation(ctx.read, ctx.persis, contactUuid);
             if (!open) {
@@ -51,6 +78,6 @@ export class MessageEndpoint extends BridgeEndpoint {
                 body.attachments_as_links = result.attachmentsAsLinks;
             }
             return okResponse(body);
-        });
+        }
     }
 }

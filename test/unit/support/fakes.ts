@@ -32,6 +32,8 @@ export class FakeRapidPro implements Partial<IHttp> {
     readonly requests: SentRequest[] = [];
     private readonly script: Answer[] = [];
     private counter = 0;
+    /** What `GET messages.json` lists (RapidPro's record of the contact's messages). */
+    listed: Array<Record<string, unknown>> = [];
 
     /** The next answers, in order: a response, an Error (network failure) or a promise (a slow RapidPro). */
     answer(...answers: Answer[]): void {
@@ -44,7 +46,7 @@ export class FakeRapidPro implements Partial<IHttp> {
 
     /** The texts RapidPro took or was asked to take, in order. */
     texts(): string[] {
-        return this.requests.filter((r) => r.path.indexOf('messages.json') === 0).map((r) => String(r.body?.text));
+        return this.requests.filter((r) => r.method === 'post' && r.path.indexOf('messages.json') === 0).map((r) => String(r.body?.text));
     }
 
     readonly get = (url: string, options?: IHttpRequest): Promise<IHttpResponse> => this.call('get', url, options);
@@ -56,6 +58,9 @@ export class FakeRapidPro implements Partial<IHttp> {
         const body =
             typeof content === 'string' && content.charAt(0) === '{' ? (JSON.parse(content) as Record<string, unknown>) : undefined;
         this.requests.push({ method, path, body });
+        if (method === 'get' && path.indexOf('messages.json') === 0 && this.script.length === 0) {
+            return FakeRapidPro.status(200, { results: this.listed, next: null });
+        }
         const next = this.script.shift();
         if (next instanceof Error) {
             throw next;

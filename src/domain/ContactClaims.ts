@@ -1,0 +1,99 @@
+import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+import { randomBytes } from 'crypto';
+
+import { CLAIM_TTL_MS } from '../lib/limits';
+import { isRecordOf, Keys, RecordKind } from './records';
+
+/**
+ * What a claim reserves for one contact across instances: `inbound` (a handoff or a contact message
+ * is being written into the room) or `send` (the contact's outbox is being sent to RapidPro).
+ */
+export type ClaimPurpose = 'inbound' | 'send';
+
+export interface ContactClaim {
+    record: typeof RecordKind.HandoffClaim;
+    contactUuid: string;
+    /** Absent on 0.1.0's handoff claims, which count as `inbound`. */
+    purpose?: ClaimPurpose;
+    nonce: string;
+    at: number;
+}
+
+const isClaim = isRecordOf<ContactClaim>(RecordKind.HandoffClaim);
+
+/** Claims are stored next to what they guard, so the read that finds the work also finds the claims. */
+function associationsOfClaim(claim: ContactClaim): RocketChatAssociationRecord[] {
+    const beside = claim.purpose === 'send' ? Keys.contactOutbox(claim.contactUuid) : Keys.contact(claim.contactUuid);
+    return [Keys.handoffClaims(claim.contactUuid), beside, Keys.handoffClaim(claim.nonce)];
+}
+
+/** Whether `own` is the only live claim of its purpose among `records` (any records read by a key). */
+export function isOnlyLiveClaim(own: ContactClaim, records: object[], now: number): boolean {
+    return records
+        .filter(isClaim)
+        .filter((other) => (other.purpose || 'inbound') === own.purpose)
+        .every((other) => other.nonce === own.nonce || now - other.at >= CLAIM_TTL_MS);
+}
+
+/**
+ * Mutual exclusion across instances without compare-and-set. Each contender writes its own claim
+ * (a new record: nothing is overwritten), then reads the contact's claims back, and goes ahead
+ * only when its claim is the only live one. Of two contenders the later reader always sees the
+ * earlier writer, so two never both go ahead; both may step back, and then retry after a random
+ * pause. A claim left by a stopped instance stops counting after CLAIM_TTL_MS, so whoever holds
+ * a claim finishes its work well inside that time.
+ */
+export class ContactClaims {
+    constructor(
+        private readonly reader: IPersistenceRead,
+        private readonly writer: IPersistence,
+        private readonly now: () => number = Date.now,
+    ) {}
+
+    async stake(contactUuid: string, purpose: ClaimPurpose): Promise<ContactClaim> {
+        const claim: ContactClaim = {
+            record: RecordKind.HandoffClaim,
+            contactUuid,
+            purpose,
+            nonce: randomBytes(8).toString('hex'),
+            at: this.now(),
+        };
+        await this.writer.createWithAssociations(claim, associationsOfClaim(claim));
+        return claim;
+    }
+
+    /** Whether no other live claim of the same purpose is stored for the contact. */
+    async isOnlyLive(claim: ContactClaim): Promise<boolean> {
+        const records = await this.reader.readByAssociation(Keys.handoffClaims(claim.contactUuid));
+        return isOnlyLiveClaim(claim, records, this.now());
+    }
+
+    async release(claim: ContactClaim): Promise<void> {
+        await this.writer.removeByAssociation(Keys.handoffClaim(claim.nonce));
+    }
+
+    /**
+     * Stakes a claim and waits until it is the only live one: between tries the claim is withdrawn
+     * and a random pause (growing) lets the other contender finish. Answers undefined when
+     * `deadline` passes first.
+     */
+    async acquire(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<ContactClaim | undefined> {
+        for (let attempt = 1; ; attempt++) {
+            const claim = await this.stake(contactUuid, purpose);
+            if (await this.isOnlyLive(claim)) {
+                return claim;
+            }
+            await this.release(claim);
+            const pause = Math.min(1000, 25 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
+            if (this.now() + pause > deadline) {
+                return undefined;
+            }
+            await sleep(pause);
+        }
+    }
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}

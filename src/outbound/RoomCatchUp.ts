@@ -1,0 +1,68 @@
+import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
+
+import type { DeliveryContext, OutboundDraft, RoomCatchUp } from '../domain/DeliveryQueue';
+import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
+import { CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
+import { agentFilesOf } from './agentFiles';
+import { roomMessageDrafts } from './agentDrafts';
+import type { AgentFileRef } from './agentMessageFilter';
+
+function createdAtOf(message: IMessageRaw): number {
+    return new Date(message.createdAt).getTime();
+}
+
+/** The files of a listed message (`files` on new servers, `file` on older ones). */
+function filesOfRaw(message: IMessageRaw): AgentFileRef[] {
+    const withFiles = message as IMessageRaw & { files?: Array<{ _id?: string; name?: string; type?: string }> };
+    const files = withFiles.files && withFiles.files.length > 0 ? withFiles.files : message.file ? [message.file] : [];
+    return files.filter((file) => file?._id).map((file) => ({ id: file._id as string, name: file.name || 'file', type: file.type }));
+}
+
+/**
+ * Reads a room's newest messages (Rocket.Chat's room reader) and turns the agent messages the
+ * forward log has not seen, and no waiting call carries, into drafts, oldest first. Never one from
+ * before the handover (`since`), after the close, by the contact, a system message or the app's own.
+ */
+export class AgentRoomCatchUp implements RoomCatchUp {
+    async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<OutboundDraft[]> {
+        const appUser = await ctx.read.getUserReader().getAppUser();
+        // Two messages written at once on two instances may be stamped a little out of order.
+        const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
+        const listed: IMessageRaw[] = [];
+        for (let page = 0; page < CATCH_UP_PAGES; page++) {
+            const batch = await ctx.read.getRoomReader().getMessages(log.roomId, {
+                limit: CATCH_UP_PAGE,
+                skip: page * CATCH_UP_PAGE,
+                sort: { createdAt: 'desc' },
+            });
+            listed.push(...batch);
+            if (batch.length < CATCH_UP_PAGE || batch.some((message) => createdAtOf(message) <= floor)) {
+                break;
+            }
+        }
+        const missed = listed
+            .filter((message) => {
+                const at = createdAtOf(message);
+                if (at <= floor || (closedAt !== undefined && at > closedAt) || message.threadId) {
+                    return false;
+                }
+                if (waitingMessageIds.has(message.id) || hasSentAnyPart(log, message.id)) {
+                    return false;
+                }
+                const raw = message as IMessageRaw & { type?: string; token?: string };
+                const sender = message.sender as { _id?: string; id?: string } | undefined;
+                const senderId = sender ? sender._id || sender.id : undefined;
+                if (raw.type || raw.token || !senderId || senderId === log.visitorId || (appUser && senderId === appUser.id)) {
+                    return false; // system, the contact's, or the bridge's own
+                }
+                return !!(message.text?.trim() || filesOfRaw(message).length > 0);
+            })
+            .sort((a, b) => createdAtOf(a) - createdAtOf(b));
+        const drafts: OutboundDraft[] = [];
+        for (const message of missed) {
+            const files = await agentFilesOf(filesOfRaw(message), ctx.read);
+            drafts.push(...roomMessageDrafts(message.id, createdAtOf(message), message.text, files, ctx.config.maxTextLength));
+        }
+        return drafts;
+    }
+}
