@@ -325,7 +325,7 @@ function renderChat(s) {
             }
         }
     }
-    renderAgentPanel(s, room, roomChanged);
+    renderAgentPanel(s, room);
 }
 
 function setOptions(select, options, keep = true) {
@@ -348,7 +348,7 @@ function setOptions(select, options, keep = true) {
     if (keep && [...select.options].some((o) => o.value === previous)) select.value = previous;
 }
 
-function renderAgentPanel(s, room, roomChanged) {
+function renderAgentPanel(s, room) {
     const agentSelect = $('agent-select');
     setOptions(
         agentSelect,
@@ -383,7 +383,13 @@ function renderAgentPanel(s, room, roomChanged) {
         open: agentSelect.value === room?.agent ? '' : `Served by ${room?.agent}: act as them to write.`,
         closed: 'This chat is closed.',
     }[status];
-    if (roomChanged && room?.contactUuid) $('contact-select').value = room.contactUuid;
+    // The contact side follows the selected chat's contact, also when the room showed up (polled) before
+    // the sandbox knew whose it is.
+    const contactKey = room ? `${room.id}|${room.contactUuid}` : '';
+    if (room?.contactUuid && ui.followedContact !== contactKey) {
+        ui.followedContact = contactKey;
+        $('contact-select').value = room.contactUuid;
+    }
 }
 
 function renderContactForms(s) {
