@@ -20,6 +20,8 @@ module.exports = {
             transform: { '^.+\\.ts$': tsJest },
         },
         { ...integration, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+        // The sandbox's agent page in Debian's headless Chromium (/usr/bin/chromium; .ci/run installs it).
+        { ...integration, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
         {
             ...integration,
             displayName: 'integration-node',

@@ -4,6 +4,8 @@ import { EngineHost, RocketChatError } from '../harness/engine';
 import type { RcMessage, RcRoom, RcUser } from '../harness/engine';
 import { startRapidProSimulator } from '../harness/rapidpro-sim/simulator';
 import type { RapidProSimulator } from '../harness/rapidpro-sim/simulator';
+import { shortcodesToUnicode } from '../src/lib/emoji';
+import { curlCommand } from './curl';
 import { CLOSE_FLOW, DEPARTMENTS, SAMPLE_CONTACT, SAMPLE_FLOW, defaultWebhookBody, sampleBotHistory } from './samples';
 
 /**
@@ -29,6 +31,8 @@ export interface EndpointCall {
     request: unknown;
     response: unknown;
     ms: number;
+    /** The same call as a curl command (URL, Authorization header and body as sent), for the page's "copy as curl". */
+    curl: string | null;
 }
 
 export interface ContactCallResult {
@@ -43,10 +47,15 @@ export interface MessageView {
     kind: MessageKind;
     author: string;
     username: string;
+    /** As Rocket.Chat stores it (`:smile:`), what "edit" starts from. */
     text: string;
+    /** As Rocket.Chat shows it: shortcodes as emoji, converted by the app's own table (src/lib/emoji.ts). */
+    display: string;
     ts: string;
     edited: boolean;
     systemType?: string;
+    /** A transfer line: who moved the chat, and where to. */
+    transfer?: { by: string; toDepartment: string | null; toAgent: string | null; fromDepartment: string | null; comment: string | null };
     file?: { id: string; name: string; type: string; url: string };
 }
 
@@ -102,7 +111,15 @@ export interface SandboxState {
         flowStarts: Array<{ uuid: string; flow: string; contacts: string[]; params: Record<string, unknown> | null; created_on: string }>;
         media: Array<{ uuid: string; filename: string; content_type: string; size: number; url: string }>;
     };
-    jobs: { pending: number; failed: number; nextRunAt: string | null; errors: string[] };
+    /** What waits in the app's outbox (calls to RapidPro not taken yet), read from the app's own records. */
+    outbox: {
+        messages: number;
+        /** contact field updates and flow starts */
+        otherCalls: number;
+        nextAttemptAt: string | null;
+        items: Array<{ kind: string; summary: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }>;
+    };
+    jobs: { failed: number; errors: string[] };
     eventErrors: string[];
 }
 
@@ -115,6 +132,13 @@ type RequestHandler = (
 
 const MAX_CALLS = 200;
 const MAX_REQUESTS = 200;
+/** Bodies larger than this get no curl command (an upload would not paste into a terminal anyway). */
+const MAX_CURL_BODY = 64 * 1024;
+
+function header(headers: Record<string, string>, name: string): string | undefined {
+    const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+    return key === undefined ? undefined : headers[key];
+}
 
 function parseMaybeJson(raw: string): unknown {
     if (!raw) {
@@ -240,6 +264,7 @@ export class Sandbox {
                 request: body?.length ? parseMaybeJson(body.toString('utf8')) : undefined,
                 response: parseMaybeJson(reply.body.toString('utf8')),
                 ms: Date.now() - started,
+                curl: this.curlFor(method, path, headers, body),
             };
             this.learnContact(call);
             this.endpointCalls.push(call);
@@ -248,6 +273,19 @@ export class Sandbox {
             }
             return reply;
         };
+    }
+
+    private curlFor(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): string | null {
+        if (body && body.length > MAX_CURL_BODY) {
+            return null;
+        }
+        return curlCommand({
+            method,
+            url: `${this.apiBaseUrl}${path}`,
+            authorization: header(headers, 'authorization'),
+            contentType: header(headers, 'content-type'),
+            body: body?.length ? body.toString('utf8') : undefined,
+        });
     }
 
     /** Which contact a room belongs to: any answer with a room_id to a body naming contact.uuid. */
@@ -494,12 +532,72 @@ export class Sandbox {
             author: message.alias || message.u.name || message.u.username,
             username: message.u.username,
             text: message.msg,
+            display: message.t ? message.msg : shortcodesToUnicode(message.msg),
             ts: message.ts.toISOString(),
             edited: !!message.editedAt,
             systemType: message.t,
+            transfer: message.t === 'livechat_transfer_history' ? this.transferView(message) : undefined,
             file: upload
                 ? { id: upload._id, name: upload.name, type: upload.type, url: `/files/${upload._id}/${encodeURIComponent(upload.name)}` }
                 : undefined,
+        };
+    }
+
+    /** Rocket.Chat's transfer record (transferData) in words: previousDepartment is an id, nextDepartment the department. */
+    private transferView(message: RcMessage): MessageView['transfer'] {
+        const data = (message.transferData ?? {}) as {
+            transferredBy?: { username?: string };
+            transferredTo?: { username?: string };
+            nextDepartment?: { name?: string };
+            previousDepartment?: string;
+            comment?: string;
+        };
+        const departments = this.host.rc.departments;
+        return {
+            by: data.transferredBy?.username ?? message.u.username,
+            toDepartment: data.nextDepartment?.name ?? null,
+            toAgent: data.transferredTo?.username ?? null,
+            fromDepartment: data.previousDepartment ? (departments.get(data.previousDepartment)?.name ?? data.previousDepartment) : null,
+            comment: data.comment ?? null,
+        };
+    }
+
+    /**
+     * The app's outbox, counted as the app counts it: every record under its "every outbox item" key
+     * (the key its periodic sweep reads). Scheduler jobs would not do: one job drains all of a contact's calls.
+     */
+    private outboxView(): SandboxState['outbox'] {
+        const items = this.host
+            .persistence()
+            .filter((r) => r.associations?.some((a) => a.model === 'misc' && a.id === 'outbox'))
+            .map(
+                (r) =>
+                    r.data as {
+                        kind?: string;
+                        summary?: string;
+                        attempts?: number;
+                        nextAttemptAt?: number;
+                        lastError?: string;
+                        seq?: number;
+                    },
+            )
+            .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0))
+            .map((item) => ({
+                kind: item.kind ?? 'unknown',
+                summary: item.summary ?? item.kind ?? '',
+                attempts: item.attempts ?? 0,
+                nextAttemptAt: typeof item.nextAttemptAt === 'number' ? new Date(item.nextAttemptAt).toISOString() : null,
+                lastError: item.lastError ?? null,
+            }));
+        const next = items
+            .map((i) => i.nextAttemptAt)
+            .filter((t): t is string => t !== null)
+            .sort()[0];
+        return {
+            messages: items.filter((i) => i.kind === 'message').length,
+            otherCalls: items.filter((i) => i.kind !== 'message').length,
+            nextAttemptAt: next ?? null,
+            items,
         };
     }
 
@@ -549,8 +647,6 @@ export class Sandbox {
                 contacts.set(room.contactUuid, { uuid: room.contactUuid, name: room.contactName, urn: null });
             }
         }
-        // Recurring jobs (the outbox sweep) are always there; count the one-time ones (deliveries, retries).
-        const pending = host.scheduler.pendingJobs().filter((j) => !j.repeatInterval);
         return {
             app: {
                 id: host.appId,
@@ -601,7 +697,8 @@ export class Sandbox {
                 flowStarts: sim.flowStarts.map((f) => ({
                     uuid: f.uuid,
                     flow: f.flow.name,
-                    contacts: f.contacts.map((c) => c.name ?? c.uuid),
+                    // The simulator may know a handed-over contact by uuid only: the name from the handoff reads better.
+                    contacts: f.contacts.map((c) => c.name ?? this.knownContacts.get(c.uuid)?.name ?? c.uuid),
                     params: f.params,
                     created_on: f.created_on,
                 })),
@@ -613,10 +710,9 @@ export class Sandbox {
                     url: m.url,
                 })),
             },
+            outbox: this.outboxView(),
             jobs: {
-                pending: pending.length,
                 failed: host.scheduler.failedJobs().length,
-                nextRunAt: pending[0]?.nextRunAt ? pending[0].nextRunAt.toISOString() : null,
                 errors: host.scheduler.errors.slice(-5),
             },
             eventErrors: rc.eventErrors.slice(-5).map((e) => `${e.event}: ${errorText(e.error)}`),

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { curlCommand } from './curl';
 import { runDenoInItsOwnProcessGroup } from './detachDeno';
 import { REPO_ROOT, ensurePackaged } from './packaging';
 import { Sandbox } from './Sandbox';
@@ -31,17 +32,9 @@ function portFromEnv(name: string, fallback: number): number {
     return port;
 }
 
-function shellQuote(text: string): string {
-    return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 function curl(method: 'GET' | 'POST', url: string, secret: string, body?: unknown): string {
-    const parts = [`curl -sS${method === 'POST' ? ' -X POST' : ''} ${shellQuote(url)} -H ${shellQuote(`Authorization: Token ${secret}`)}`];
-    if (body !== undefined) {
-        parts[0] += ` -H 'Content-Type: application/json'`;
-        parts.push(`  -d ${shellQuote(JSON.stringify(body))}`);
-    }
-    return `${parts.join(' \\\n')}; echo`;
+    // `; echo`: the app's JSON answer has no final newline.
+    return `${curlCommand({ method, url, authorization: `Token ${secret}`, body: body === undefined ? undefined : JSON.stringify(body) })}; echo`;
 }
 
 function banner(sandbox: Sandbox, pageUrl: string, packaged: string): string {

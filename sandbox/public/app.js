@@ -51,19 +51,41 @@ function changed(key, data) {
     return true;
 }
 
+// Outcomes show in a status bar of their own at the bottom of the page (it keeps its height while
+// empty), so they never cover a button the way a floating toast did.
 let toastTimer;
 function toast(text, ok) {
     const el = $('toast');
     el.textContent = text;
-    el.className = `toast ${ok ? 'ok' : 'bad'}`;
-    el.hidden = false;
+    el.className = `statusbar ${ok ? 'ok' : 'bad'}`;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(
         () => {
-            el.hidden = true;
+            el.textContent = '';
+            el.className = 'statusbar';
         },
-        ok ? 3500 : 7000,
+        ok ? 5000 : 9000,
     );
+}
+
+function plural(n, one, many = `${one}s`) {
+    return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Copies text (navigator.clipboard needs a secure context: 127.0.0.1 is one; the textarea is the fallback). */
+async function copyText(text) {
+    try {
+        await navigator.clipboard.writeText(text);
+        return true;
+    } catch (_error) {
+        const area = h('textarea', { readonly: true, style: 'position:fixed;opacity:0' });
+        area.value = text;
+        document.body.append(area);
+        area.select();
+        const ok = document.execCommand('copy');
+        area.remove();
+        return ok;
+    }
 }
 
 async function post(path, body) {
@@ -106,14 +128,26 @@ async function endpoint(path, body) {
 
 function renderHeader(s) {
     $('base-url').textContent = `${s.app.apiBaseUrl}/`;
+    $('base-url').title = `${s.app.apiBaseUrl}/ (click to copy)`;
     $('secret').textContent = s.app.secret;
     const sim = $('sim-status');
     sim.textContent = s.rapidpro.down ? 'RapidPro DOWN' : 'RapidPro up';
     sim.className = `pill ${s.rapidpro.down ? 'bad' : 'good'}`;
     $('sim-down').textContent = s.rapidpro.down ? 'Bring RapidPro back' : 'Take RapidPro down';
+    // Counts what waits in the app's outbox: messages to the contact, and the other calls to RapidPro.
+    const outbox = s.outbox;
+    const waiting = [
+        outbox.messages ? plural(outbox.messages, 'message') : '',
+        outbox.otherCalls ? plural(outbox.otherCalls, 'other call') : '',
+    ].filter(Boolean);
     const jobs = $('jobs');
-    jobs.textContent = s.jobs.pending ? `outbox: ${s.jobs.pending} waiting (next ${time(s.jobs.nextRunAt)})` : 'outbox: empty';
-    jobs.className = `pill ${s.jobs.pending ? 'warn' : 'muted'}`;
+    jobs.textContent = waiting.length
+        ? `outbox: ${waiting.join(' + ')} waiting${outbox.nextAttemptAt ? ` (next try ${time(outbox.nextAttemptAt)})` : ''}`
+        : 'outbox: empty';
+    jobs.className = `pill ${waiting.length ? 'warn' : 'muted'}`;
+    jobs.title = outbox.items.length
+        ? outbox.items.map((i) => `${i.summary} · ${plural(i.attempts, 'attempt')}${i.lastError ? ` · ${i.lastError}` : ''}`).join('\n')
+        : 'Nothing waits: RapidPro took every call';
     const errors = [...s.eventErrors, ...s.jobs.errors];
     const el = $('event-errors');
     el.hidden = !errors.length;
@@ -152,7 +186,7 @@ function renderAgents(s) {
 function roomPreview(room) {
     const last = [...room.messages].reverse().find((m) => m.kind === 'contact' || m.kind === 'agent');
     if (!last) return '';
-    return `${last.kind === 'agent' ? `${last.username}: ` : ''}${last.text || (last.file ? `📎 ${last.file.name}` : '')}`;
+    return `${last.kind === 'agent' ? `${last.username}: ` : ''}${last.display || (last.file ? `📎 ${last.file.name}` : '')}`;
 }
 
 function renderRooms(s) {
@@ -207,7 +241,13 @@ const SYSTEM_TEXT = {
     uj: (m) => `${m.username} joined`,
     ul: (m) => `${m.username} left`,
     'livechat-close': (m) => `Chat closed${m.text ? `: ${m.text}` : ''}`,
-    livechat_transfer_history: () => 'Chat transferred',
+    livechat_transfer_history: (m) => {
+        const t = m.transfer;
+        if (!t) return 'Chat transferred';
+        const to = [t.toDepartment ? `department ${t.toDepartment}` : '', t.toAgent ? `agent ${t.toAgent}` : ''].filter(Boolean).join(', ');
+        const from = t.fromDepartment && t.toDepartment ? ` (from ${t.fromDepartment})` : '';
+        return `${t.by} transferred the chat to ${to || 'another queue'}${from}${t.comment ? `: ${t.comment}` : ''}`;
+    },
     command: () => null,
 };
 
@@ -239,7 +279,7 @@ function renderMessage(m) {
             ` ${time(m.ts)}`,
             m.edited ? h('em', {}, ' (edited)') : null,
         ),
-        m.text ? h('div', { class: 'msg-text' }, formatText(m.text)) : null,
+        m.display ? h('div', { class: 'msg-text' }, formatText(m.display)) : null,
         file,
     );
 }
@@ -285,7 +325,7 @@ function renderChat(s) {
             }
         }
     }
-    renderAgentPanel(s, room, roomChanged);
+    renderAgentPanel(s, room);
 }
 
 function setOptions(select, options, keep = true) {
@@ -308,13 +348,17 @@ function setOptions(select, options, keep = true) {
     if (keep && [...select.options].some((o) => o.value === previous)) select.value = previous;
 }
 
-function renderAgentPanel(s, room, roomChanged) {
+function renderAgentPanel(s, room) {
     const agentSelect = $('agent-select');
     setOptions(
         agentSelect,
         s.agents.map((a) => ({ value: a.username, label: `${a.username}${a.online ? '' : ' (offline)'}` })),
     );
-    if (roomChanged && room) {
+    // Follow the room: another room, or this one moved to another agent (a transfer), switches "act as"
+    // to whoever serves it now, or to someone who can accept it in its department.
+    const served = room ? `${room.id}|${room.status}|${room.agent}|${room.department}` : '';
+    if (room && ui.followed !== served) {
+        ui.followed = served;
         const inDepartment = s.agents.find((a) => a.online && room.department && a.departments.includes(room.department));
         agentSelect.value = room.agent || (inDepartment || s.agents.find((a) => a.online) || s.agents[0]).username;
     }
@@ -339,7 +383,13 @@ function renderAgentPanel(s, room, roomChanged) {
         open: agentSelect.value === room?.agent ? '' : `Served by ${room?.agent}: act as them to write.`,
         closed: 'This chat is closed.',
     }[status];
-    if (roomChanged && room?.contactUuid) $('contact-select').value = room.contactUuid;
+    // The contact side follows the selected chat's contact, also when the room showed up (polled) before
+    // the sandbox knew whose it is.
+    const contactKey = room ? `${room.id}|${room.contactUuid}` : '';
+    if (room?.contactUuid && ui.followedContact !== contactKey) {
+        ui.followedContact = contactKey;
+        $('contact-select').value = room.contactUuid;
+    }
 }
 
 function renderContactForms(s) {
@@ -377,9 +427,31 @@ function renderCalls(s) {
                     ` ${c.method} ${c.path.replace(/^\//, '')} `,
                     h('span', { class: `code ${c.status < 300 ? 'ok' : 'bad'}` }, c.status),
                     status ? ` ${status}` : '',
+                    c.curl
+                        ? h(
+                              'button',
+                              {
+                                  type: 'button',
+                                  class: 'link copy-curl',
+                                  title: 'The exact call as a curl command: change the URL to try it on a real server',
+                                  onclick: async (event) => {
+                                      event.preventDefault(); // a button in <summary> would also open the details
+                                      const ok = await copyText(c.curl);
+                                      toast(
+                                          ok
+                                              ? 'curl command copied: paste it in a terminal (change the URL for a real server)'
+                                              : 'Could not copy: open the call and select the curl text',
+                                          ok,
+                                      );
+                                  },
+                              },
+                              'copy as curl',
+                          )
+                        : null,
                 ),
                 c.request !== undefined ? h('pre', {}, json(c.request)) : null,
                 h('pre', { class: 'response' }, json(c.response)),
+                c.curl ? h('pre', { class: 'curl' }, c.curl) : null,
             );
         }),
     );
@@ -639,6 +711,10 @@ for (const button of document.querySelectorAll('[data-fail]')) {
     );
 }
 $('only-messages').addEventListener('change', render);
+// The header shortens the URL and the secret to keep to one line: a click copies them whole.
+for (const el of document.querySelectorAll('.copyable')) {
+    el.addEventListener('click', async () => toast((await copyText(el.textContent)) ? `Copied ${el.textContent}` : 'Could not copy', true));
+}
 
 refresh();
 setInterval(refresh, POLL_MS);
