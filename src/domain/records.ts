@@ -21,6 +21,12 @@ export const RecordKind = {
     HandoffClaim: 'handoff-claim',
     VisitorTokenKey: 'visitor-token-key',
     SentEdit: 'sent-edit',
+    /** A part RapidPro accepted: its uuid, to tell the agent if RapidPro later reports it failed. */
+    SentLogEntry: 'sent-log',
+    /** When the failure watcher last asked RapidPro, and where its last bounded walk stopped. */
+    FailureWatch: 'failure-watch',
+    /** An agent reply not sent because the contact's customer-care window had closed. */
+    HeldReply: 'held-reply',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -48,6 +54,14 @@ export const Keys = {
     contactOutbox: (contactUuid: string) => misc(`outbox:${contactUuid}`),
     outboxItem: (id: string) => misc(`outbox-item:${id}`),
     visitorTokenKey: () => misc('visitor-token-key'),
+    /** Every sent-log entry (the failure watcher), and one by RapidPro's message uuid. */
+    sentLog: () => misc('sent-log'),
+    sentLogEntry: (uuid: string) => misc(`sent-log:${uuid}`),
+    failureWatch: () => misc('failure-watch'),
+    /** Every held reply (expiry), a contact's (release, close), one by id. */
+    heldReplies: () => misc('held-replies'),
+    contactHeld: (contactUuid: string) => misc(`held:${contactUuid}`),
+    heldReply: (id: string) => misc(`held-reply:${id}`),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -68,6 +82,13 @@ export const associationsOf = {
         return item.roomId ? keys.concat([Keys.room(item.roomId)]) : keys;
     },
     visitorTokenKey: () => [Keys.visitorTokenKey()],
+    sentLogEntry: (uuid: string) => [Keys.sentLog(), Keys.sentLogEntry(uuid)],
+    failureWatch: () => [Keys.failureWatch()],
+    heldReply: (held: { id: string; contactUuid: string }) => [
+        Keys.heldReplies(),
+        Keys.contactHeld(held.contactUuid),
+        Keys.heldReply(held.id),
+    ],
 } as const;
 
 type Shape = Record<string, unknown>;

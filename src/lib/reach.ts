@@ -96,12 +96,12 @@ export function heldNote(options: { scheme?: string; sinceInboundMs?: number; wi
     const channel = channelName(options.scheme);
     const since = options.sinceInboundMs !== undefined ? ` (the contact last wrote ${hoursText(options.sinceInboundMs)} ago)` : '';
     const lines = [
-        `:hourglass: Not sent yet: ${channel} takes replies only within ${hoursText(options.windowMs)} of the contact's last message${since}.`,
+        `Not sent yet: ${channel} takes replies only within ${hoursText(options.windowMs)} of the contact's last message${since}.`,
         'Your reply is kept, with any you write next, and they go out in order as soon as the contact writes again.',
     ];
     lines.push(
         options.flowStarted
-            ? 'The re-engagement flow was started to invite the contact to write.'
+            ? 'The re-engagement flow is being started to invite the contact to write.'
             : 'No re-engagement flow is set (reengage_flow_uuid), so the contact is not invited to write.',
     );
     return lines.join(' ');

@@ -31,10 +31,17 @@ export class AgentMessageHandler {
             const ctx = await this.services.deliveryContext(read, modify, http, persis);
             const files = await this.agentFiles(message, read);
             const drafts = agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
-            await this.services.queue.enqueue(ctx, found.conversation.contactUuid, found.conversation.roomId, drafts, {
-                sendNow: true,
-                outboxKnownEmpty: found.outboxEmpty,
-            });
+            const text = message.text || files.map((file) => file.name).join(', ');
+            await this.services.replyWindow.sendOrHold(
+                ctx,
+                found.conversation,
+                drafts,
+                { text, agentName: senderName(message) },
+                {
+                    sendNow: true,
+                    outboxKnownEmpty: found.outboxEmpty,
+                },
+            );
         });
     }
 
@@ -64,10 +71,13 @@ export class AgentMessageHandler {
         }
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, {
-            sendNow: true,
-            outboxKnownEmpty: found.outboxEmpty,
-        });
+        await this.services.replyWindow.sendOrHold(
+            ctx,
+            conversation,
+            drafts,
+            { text: `${prefix} ${message.text}`, agentName: senderName(message) },
+            { sendNow: true, outboxKnownEmpty: found.outboxEmpty },
+        );
     }
 
     /** The room's conversation, and whether its contact's outbox is empty, from one read. */
@@ -101,4 +111,8 @@ export class AgentMessageHandler {
             link: `${siteUrl}/file-upload/${file.id}/${encodeURIComponent(file.name)}`,
         }));
     }
+}
+
+function senderName(message: IMessage): string | undefined {
+    return message.sender ? message.sender.name || message.sender.username : undefined;
 }

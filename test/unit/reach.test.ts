@@ -83,7 +83,7 @@ describe('notes for the agent', () => {
         const started = heldNote({ scheme: 'whatsapp', sinceInboundMs: 26 * HOUR, windowMs: 24 * HOUR, flowStarted: true });
         expect(started).toContain('WhatsApp takes replies only within 24 h');
         expect(started).toContain('last wrote 26 h ago');
-        expect(started).toContain('re-engagement flow was started');
+        expect(started).toContain('re-engagement flow is being started');
         expect(heldNote({ scheme: 'facebook', windowMs: 24 * HOUR, flowStarted: false })).toContain('reengage_flow_uuid');
     });
 

@@ -7,6 +7,7 @@ import { type Conversation, ConversationStore, noSeenMessages } from '../../doma
 import { HandoffClaims } from '../../domain/HandoffClaims';
 import { formatHandoffSummary } from '../../lib/agentContext';
 import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { urnScheme } from '../../lib/reach';
 import { errorText } from '../../lib/log';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { type ContactWords, postContactWords } from '../contactWords';
@@ -92,10 +93,18 @@ export class HandoffEndpoint extends BridgeEndpoint {
         started: number,
     ): Promise<IApiResponse> {
         const words = contactWordsOf(request);
+        const contactWrote = (roomId: string) =>
+            ctx.services.replyWindow.contactWrote(
+                { read: ctx.read, modify: ctx.modify, http: ctx.http, persis: ctx.persis, config: ctx.config },
+                roomId,
+                urnScheme(request.contact.urn),
+            );
         if (!words) {
+            await contactWrote(open.room.id);
             return okResponse(describe('already_open', open.room, open.conversation));
         }
         const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS, { isolate: true });
+        await contactWrote(result.room.id);
         if (result.kind === 'failed') {
             return notPostedResponse(result.error, result.room.id, true);
         }
@@ -215,6 +224,9 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 departmentName: department ? department.name : undefined,
                 openedAt: Date.now(),
                 handoffSummary: summary,
+                // The contact was talking to the bot just now: their customer-care window is open.
+                urnScheme: urnScheme(request.contact.urn),
+                lastInboundAt: Date.now(),
                 outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
             };
             await store.save(conversation);

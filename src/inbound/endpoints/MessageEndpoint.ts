@@ -6,6 +6,7 @@ import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoin
 import { postContactWords } from '../contactWords';
 import { findOpenConversation } from '../openConversation';
 import { WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { urnScheme } from '../../lib/reach';
 import { parseContactMessageRequest } from '../payloads/message';
 import { errorResponse, okResponse } from '../responses';
 import { notPostedResponse } from '../serverRefusals';
@@ -42,6 +43,12 @@ export class MessageEndpoint extends BridgeEndpoint {
             if (result.kind === 'duplicate') {
                 return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
+            // The contact wrote: their window is open again, and what was held goes out first.
+            await ctx.services.replyWindow.contactWrote(
+                await ctx.services.deliveryContext(ctx.read, ctx.modify, ctx.http, ctx.persis),
+                result.room.id,
+                urnScheme(message.contact.urn),
+            );
             if (result.kind === 'failed') {
                 return notPostedResponse(result.error, result.room.id, !!message.messageId);
             }
