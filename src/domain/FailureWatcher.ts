@@ -84,6 +84,10 @@ export class FailureWatcher {
         let calls = 0;
         let resumeBefore: string | undefined;
         while (calls < FAILURE_WATCH_MAX_PAGES) {
+            if ('next' in page && !client.isOwnPageLink(page.next)) {
+                this.logger.warn('Failure watch: RapidPro gave a page link to another server; not followed');
+                break;
+            }
             const outcome: RapidProOutcome<FailedPage> = await client.listFailedMessages(page);
             calls++;
             if (outcome.kind !== 'ok') {

@@ -208,7 +208,7 @@ export class RapidProClient {
     ): Promise<RapidProOutcome<{ results?: RapidProMessage[]; next?: string | null }>> {
         if ('next' in page) {
             // The token goes only to the configured RapidPro, whatever a page link says.
-            if (page.next.indexOf(this.url('messages.json?')) !== 0) {
+            if (!this.isOwnPageLink(page.next)) {
                 return Promise.resolve({ kind: 'rejected', status: 0, reason: 'RapidPro gave a page link to another server' });
             }
             return this.call('get', page.next.substring(this.url('').length), { headers: this.headers() });
@@ -218,6 +218,11 @@ export class RapidProClient {
             query.push(`before=${encodeURIComponent(page.before.toISOString())}`);
         }
         return this.call('get', `messages.json?${query.join('&')}`, { headers: this.headers() });
+    }
+
+    /** Whether a page link (`next`) points at the configured RapidPro's messages list. */
+    isOwnPageLink(link: string): boolean {
+        return link.indexOf(this.url('messages.json?')) === 0;
     }
 
     /** Reachability and token check for `GET health`. */
