@@ -34,7 +34,7 @@ import { StatusEndpoint } from './src/inbound/endpoints/StatusEndpoint';
 import { TransferEndpoint } from './src/inbound/endpoints/TransferEndpoint';
 import { loggerOf } from './src/lib/log';
 import { AgentMessageHandler } from './src/outbound/AgentMessageHandler';
-import { DeliveryJobProcessor, OutboxSweepProcessor } from './src/outbound/DeliveryJobProcessor';
+import { DeliveryJobProcessor, OutboxSweepProcessor, ReachWatchProcessor } from './src/outbound/DeliveryJobProcessor';
 import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandler';
 import { settingsDefinitions } from './src/settings/settingsDefinitions';
 
@@ -83,7 +83,11 @@ export class RapidProBridgeApp
                 new MessageEndpoint(this, 'sendMessageToAgent', services, 'clientmessage'),
             ],
         });
-        await configuration.scheduler.registerProcessors([new DeliveryJobProcessor(services), new OutboxSweepProcessor(services)]);
+        await configuration.scheduler.registerProcessors([
+            new DeliveryJobProcessor(services),
+            new OutboxSweepProcessor(services),
+            new ReachWatchProcessor(services),
+        ]);
     }
 
     /**

@@ -494,6 +494,55 @@ export class Sandbox {
         this.sim.failNext(1, status === 429 ? { status, retryAfter: 5 } : { status });
     }
 
+    /**
+     * What reached the contact (README "What agents see"): RapidPro's side of a closed WhatsApp
+     * window (messages to the contact turn `failed`; the app's own hold needs the contact's last
+     * message 24 h back, see `ageContact`), and a failure on demand. The watcher job that reports
+     * failures runs every 10 minutes.
+     */
+    public reachRoutes(): Record<string, (body: Record<string, unknown>) => unknown> {
+        const uuidOf = (body: Record<string, unknown>): string => {
+            if (typeof body.uuid !== 'string' || !body.uuid) {
+                throw new ActionError('missing "uuid"');
+            }
+            return body.uuid;
+        };
+        return {
+            'rapidpro/window': (body) => {
+                const uuid = uuidOf(body);
+                if (body.open === true) {
+                    this.sim.openWindow(uuid);
+                } else {
+                    this.sim.closeWindow(uuid, this.contact(uuid).urn);
+                }
+                return { uuid, windowOpen: body.open === true };
+            },
+            'rapidpro/fail-message': (body) => {
+                if (typeof body.uuid === 'string' && body.uuid) {
+                    if (!this.sim.failMessage(body.uuid)) {
+                        throw new ActionError('no message sent with that uuid', 404);
+                    }
+                    return { failed: body.uuid };
+                }
+                this.sim.failNextMessages(1);
+                return { failNext: 1 };
+            },
+            'contact/age': (body) => {
+                // The app's hold decision reads when the contact last wrote: move it back in time.
+                const uuid = uuidOf(body);
+                const hours = typeof body.hours === 'number' ? body.hours : 25;
+                const conversations = this.host
+                    .persistence()
+                    .map((record) => record.data as { record?: string; contactUuid?: string; lastInboundAt?: number })
+                    .filter((data) => data.record === 'conversation' && data.contactUuid === uuid);
+                for (const data of conversations) {
+                    data.lastInboundAt = (data.lastInboundAt || Date.now()) - hours * 3600 * 1000;
+                }
+                return { aged: conversations.length, hours };
+            },
+        };
+    }
+
     // ------------------------------------------------------------------ state for the page
 
     /**

@@ -140,6 +140,7 @@ function routes(sandbox: Sandbox): Record<string, Handler> {
             sandbox.failNextRapidProCall(status);
             return { failNext: status };
         },
+        ...sandbox.reachRoutes(),
     };
 }
 

@@ -1,8 +1,10 @@
 import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { type DeliveryContext, DeliveryQueue } from './domain/DeliveryQueue';
+import { FailureWatcher } from './domain/FailureWatcher';
 import { KeyedMutex } from './domain/KeyedMutex';
 import { RapidProClientFactory } from './domain/RapidProClientFactory';
+import { ReplyWindow } from './domain/ReplyWindow';
 import { RoomNotifier } from './domain/RoomNotifier';
 import { VisitorTokens } from './domain/VisitorTokens';
 import type { Logger } from './lib/log';
@@ -21,6 +23,10 @@ export class BridgeServices {
     /** Keeps one room's agent messages in the order Rocket.Chat reported them (taken before any await). */
     readonly roomMutex = new KeyedMutex();
     readonly visitorTokens = new VisitorTokens();
+    /** Agent replies held while the contact's customer-care window is closed. */
+    readonly replyWindow: ReplyWindow;
+    /** What RapidPro later reports failed, told in the room. */
+    readonly failureWatcher: FailureWatcher;
 
     constructor(
         readonly appId: () => string,
@@ -30,6 +36,8 @@ export class BridgeServices {
         this.notifier = new RoomNotifier(logger);
         this.queue = new DeliveryQueue(this.notifier, this.rapidPro, logger);
         this.queue.useCatchUp(new AgentRoomCatchUp());
+        this.replyWindow = new ReplyWindow(this.queue, this.notifier, this.roomMutex, logger);
+        this.failureWatcher = new FailureWatcher(this.notifier, this.rapidPro, logger);
     }
 
     config(read: IRead): Promise<BridgeConfig> {

@@ -55,6 +55,10 @@ export class SimFaults extends SimLookups {
         this.seq = 0;
         this.sentSeq = 0;
         this.urnCounter = 0;
+        this.closedWindows.clear();
+        this.failNextCount = 0;
+        for (const timer of this.statusTimers) clearTimeout(timer);
+        this.statusTimers.clear();
         this.initState();
         this.notify();
     }

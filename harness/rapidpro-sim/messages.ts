@@ -75,7 +75,64 @@ export class SimMessages extends SimFaults {
         };
         this.micros.set(msg, micros);
         this.messages.push(msg);
+        this.decideOutcome(msg, contact);
         return msg;
+    }
+
+    /**
+     * What the channel later makes of an accepted message: a contact whose window is closed on a windowed channel
+     * (WhatsApp refuses it), or a failure asked for, turns it `failed` a little after the 201 (RapidPro answers
+     * `queued` at once; the channel's verdict comes later). Others stay `queued`.
+     */
+    protected decideOutcome(msg: SimMessage, contact: SimContact): void {
+        const scheme = (msg.urn ?? '').split(':')[0].toLowerCase();
+        const windowShut = this.closedWindows.has(contact.uuid) && this.windowSchemes.includes(scheme);
+        const forced = this.failNextCount > 0;
+        if (forced) this.failNextCount--;
+        if (!windowShut && !forced) return;
+        const timer = setTimeout(() => {
+            this.statusTimers.delete(timer);
+            this.markFailed(msg);
+        }, this.failDelayMs);
+        this.statusTimers.add(timer);
+    }
+
+    protected markFailed(msg: SimMessage): void {
+        msg.status = 'failed';
+        msg.modified_on = formatMicros(this.tick());
+        this.notify();
+    }
+
+    closeWindow(contactUuid: string, urn?: string): void {
+        const uuid = normalizeUuid(contactUuid);
+        const contact = this.contacts.get(uuid) ?? this.addContact(urn ? { uuid, urns: [urn] } : uuid);
+        if (urn) contact.urns = [urn];
+        this.closedWindows.add(uuid);
+    }
+
+    openWindow(contactUuid: string): void {
+        this.closedWindows.delete(normalizeUuid(contactUuid));
+    }
+
+    failMessage(uuid: string): boolean {
+        const msg = this.messages.find((m) => m.uuid === uuid && m.direction === 'out');
+        if (!msg) return false;
+        this.markFailed(msg);
+        return true;
+    }
+
+    failNextMessages(n = 1): void {
+        this.failNextCount += Math.max(0, n);
+    }
+
+    requestCounts(): Record<string, number> {
+        const counts: Record<string, number> = {};
+        for (const r of this.requests) {
+            const endpoint = r.path.replace(/^\/api\/v2\//, '').replace(/\.json\/?$/, '');
+            const key = `${r.method} ${endpoint}`;
+            counts[key] = (counts[key] ?? 0) + 1;
+        }
+        return counts;
     }
 
     protected recordSent(

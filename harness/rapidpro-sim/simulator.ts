@@ -115,6 +115,8 @@ class Simulator extends SimRouter implements RapidProSimulator {
             s.resolve();
         }
         this.sleepers.clear();
+        for (const timer of this.statusTimers) clearTimeout(timer);
+        this.statusTimers.clear();
         for (const w of [...this.waiters]) w.reject(new Error('rapidpro-sim: closed'));
         for (const s of this.sockets) s.destroy();
         this.sockets.clear();

@@ -77,6 +77,12 @@ export class SimState {
     protected readonly nowMs: () => number;
     protected readonly legacyAttachments: boolean;
     protected readonly workspace: { uuid: string; name: string; country: string | null; timezone: string };
+    /** Contacts whose customer-care window is closed, messages failing on demand, and their pending status changes. */
+    protected closedWindows = new Set<string>();
+    protected failNextCount = 0;
+    protected statusTimers = new Set<NodeJS.Timeout>();
+    protected readonly windowSchemes: string[];
+    protected readonly failDelayMs: number;
 
     constructor(protected readonly options: RapidProSimulatorOptions) {
         this.token = options.token ?? DEFAULT_TOKEN;
@@ -98,6 +104,8 @@ export class SimState {
             country: options.workspace?.country === undefined ? 'RW' : options.workspace.country,
             timezone: options.workspace?.timezone ?? 'Africa/Kigali',
         };
+        this.windowSchemes = options.windowSchemes ?? ['whatsapp', 'facebook', 'instagram'];
+        this.failDelayMs = options.failDelayMs ?? 20;
         this.initState();
     }
 

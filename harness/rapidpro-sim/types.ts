@@ -59,6 +59,10 @@ export interface RapidProSimulatorOptions {
     now?: () => number;
     /** Workspace details returned by workspace.json / org.json. */
     workspace?: { uuid?: string; name?: string; country?: string | null; timezone?: string };
+    /** URN schemes whose channels have a customer-care window (see closeWindow). Default whatsapp, facebook, instagram. */
+    windowSchemes?: string[];
+    /** How long after the 201 a message that will fail turns `failed` (the channel's answer comes later). Default 20 ms. */
+    failDelayMs?: number;
 }
 
 /** One part of a multipart/form-data body as recorded (file contents are not kept here; see SimMedia.bytes). */
@@ -288,6 +292,19 @@ export interface RapidProSimulator {
     /** down: every connection is destroyed at once (clients see a network error, not a hang) */
     setDown(down: boolean): void;
     setRateLimit(perHour: number | null): void;
+    /**
+     * Closes the contact's customer-care window: messages sent to it afterwards on a windowed scheme (its first URN;
+     * `urn` replaces the contact's URNs, and creates the contact if unknown) get 201 `queued`, then turn `failed`.
+     */
+    closeWindow(contactUuid: string, urn?: string): void;
+    /** The contact wrote again: messages to it go through. */
+    openWindow(contactUuid: string): void;
+    /** Turns a sent message `failed` now (false when no outgoing message has that uuid). */
+    failMessage(uuid: string): boolean;
+    /** The next n messages sent (messages.json or a broadcast's) are accepted, then turn `failed`. */
+    failNextMessages(n?: number): void;
+    /** Requests so far by `<METHOD> <endpoint>`, e.g. `{"GET messages": 2, "POST flow_starts": 1}`. */
+    requestCounts(): Record<string, number>;
     /** clears all records, state (back to the options), faults, rate counters; comes back up */
     reset(): void;
     /** resolves once predicate(sim) is true (checked now and after every request/state change) */

@@ -28,6 +28,10 @@ export interface Conversation {
      * messages then always queue behind the contact's whole outbox (see DeliveryQueue).
      */
     outboxBacklog?: boolean;
+    /** The scheme of the contact's URN (`whatsapp`, `tel`, ...): whether a customer-care window applies. */
+    urnScheme?: string;
+    /** When the contact last wrote (handoff, message): the start of the customer-care window. */
+    lastInboundAt?: number;
 }
 
 /** Message ids the contact's room already got, newest last, kept in one record per contact. */

@@ -6,6 +6,7 @@ import { nextDelayMs } from '../lib/retryPolicy';
 import { type ContactClaim, ContactClaims, isOnlyLiveClaim } from './ContactClaims';
 import { type AttemptResult, type DeliveryContext, DeliveryAttempts } from './deliveryAttempt';
 import { type ForwardLog, ForwardLogs, isForwardLog, newForwardLog, partKey, withSentPart } from './ForwardLog';
+import { isHeld } from './HeldReplies';
 import { KeyedMutex } from './KeyedMutex';
 import type { OutboundDraft, OutboxItem } from './outboxItems';
 import { isOutboxItem, OutboxStore } from './OutboxStore';
@@ -38,6 +39,8 @@ export interface RoomCatchUp {
 /** What one read of the contact's outbox key finds. */
 interface OutboxState {
     items: OutboxItem[];
+    /** Agent messages held back (the contact's window closed): never caught up. */
+    heldMessageIds: Set<string>;
     logs: Map<string, ForwardLog>;
     records: object[];
 }
@@ -217,7 +220,15 @@ export class DeliveryQueue {
         for (const log of records.filter(isForwardLog)) {
             logs.set(log.roomId, log);
         }
-        return { items, logs, records };
+        const heldMessageIds = new Set<string>();
+        for (const held of records.filter(isHeld)) {
+            for (const draft of held.drafts) {
+                if (draft.source) {
+                    heldMessageIds.add(draft.source.messageId);
+                }
+            }
+        }
+        return { items, heldMessageIds, logs, records };
     }
 
     /** The holder's work: what a stopped instance may have sent, the rooms' missed messages, then the calls in order. */
@@ -250,7 +261,7 @@ export class DeliveryQueue {
             if (log.closedAt !== undefined) {
                 continue; // its close was handled after a last catch-up
             }
-            const waiting = new Set<string>();
+            const waiting = new Set<string>(state.heldMessageIds);
             let closedAt: number | undefined;
             for (const item of state.items) {
                 if (item.roomId !== log.roomId) {

@@ -28,6 +28,9 @@ export interface MediaUploaded {
 
 export interface RapidProMessage {
     uuid?: string;
+    status?: string;
+    /** The broadcast id of a message sent with broadcasts.json. */
+    broadcast?: number | null;
     direction?: string;
     text?: string;
     created_on?: string;
@@ -194,6 +197,32 @@ export class RapidProClient {
             query.push(`after=${encodeURIComponent(after.toISOString())}`);
         }
         return this.call('get', `messages.json?${query.join('&')}`, { headers: this.headers() });
+    }
+
+    /**
+     * One page of the workspace's failed outgoing messages created in [after, before] (RapidPro filters
+     * `after`/`before` on created_on, newest first), or the page `next` names.
+     */
+    listFailedMessages(
+        page: { after: Date; before?: Date } | { next: string },
+    ): Promise<RapidProOutcome<{ results?: RapidProMessage[]; next?: string | null }>> {
+        if ('next' in page) {
+            // The token goes only to the configured RapidPro, whatever a page link says.
+            if (!this.isOwnPageLink(page.next)) {
+                return Promise.resolve({ kind: 'rejected', status: 0, reason: 'RapidPro gave a page link to another server' });
+            }
+            return this.call('get', page.next.substring(this.url('').length), { headers: this.headers() });
+        }
+        const query = ['folder=failed', `after=${encodeURIComponent(page.after.toISOString())}`];
+        if (page.before) {
+            query.push(`before=${encodeURIComponent(page.before.toISOString())}`);
+        }
+        return this.call('get', `messages.json?${query.join('&')}`, { headers: this.headers() });
+    }
+
+    /** Whether a page link (`next`) points at the configured RapidPro's messages list. */
+    isOwnPageLink(link: string): boolean {
+        return link.indexOf(this.url('messages.json?')) === 0;
     }
 
     /** Reachability and token check for `GET health`. */

@@ -1,7 +1,7 @@
 import type { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { MAX_MEDIA_BYTES, MAX_MEDIA_LABEL } from '../lib/limits';
-import type { Logger } from '../lib/log';
+import { errorText, type Logger } from '../lib/log';
 import { isMediaTypeAcceptedByRapidPro } from '../lib/media';
 import type { BridgeConfig } from '../settings/BridgeConfig';
 import type { AgentFile, MessageItem, OutboxItem } from './outboxItems';
@@ -9,6 +9,7 @@ import type { OutboxStore } from './OutboxStore';
 import type { RapidProClient, RapidProOutcome } from './RapidProClient';
 import type { RapidProClientFactory } from './RapidProClientFactory';
 import type { RoomNotifier } from './RoomNotifier';
+import { SentLog, sentLogKey } from './SentLog';
 
 /** The accessors of the call (event, endpoint or job) that sends, and the settings. */
 export interface DeliveryContext {
@@ -32,6 +33,8 @@ type Upload =
 
 /** One try of one outbox item: the RapidPro call it holds (a file first goes to media.json). */
 export class DeliveryAttempts {
+    private readonly sentLog = new SentLog();
+
     constructor(
         private readonly store: OutboxStore,
         private readonly notifier: RoomNotifier,
@@ -93,8 +96,24 @@ export class DeliveryAttempts {
             text: text || undefined,
             attachments: attachments.length > 0 ? attachments : undefined,
         };
-        const outcome = ctx.config.sendMode === 'broadcasts' ? await client.sendBroadcast(message) : await client.sendMessage(message);
+        const viaBroadcast = ctx.config.sendMode === 'broadcasts';
+        const outcome = viaBroadcast ? await client.sendBroadcast(message) : await client.sendMessage(message);
+        if (outcome.kind === 'ok') {
+            await this.logSent(ctx, item, text || (item.file ? item.file.name : ''), sentLogKey(outcome.body, viaBroadcast));
+        }
         return toAttempt(outcome);
+    }
+
+    /** Keeps RapidPro's uuid of the part, for the failure watcher. Never turns the success into a retry (it would send twice). */
+    private async logSent(ctx: DeliveryContext, item: MessageItem, text: string, key: string | undefined): Promise<void> {
+        if (!key) {
+            return;
+        }
+        try {
+            await this.sentLog.record(ctx.persis, { key, contactUuid: item.contactUuid, roomId: item.roomId, text, sentAt: Date.now() });
+        } catch (error) {
+            this.logger.warn(`Outbox: RapidPro's id of a message for room ${item.roomId} was not kept: ${errorText(error)}`);
+        }
     }
 
     private async uploadFile(ctx: DeliveryContext, client: RapidProClient, file: AgentFile): Promise<Upload> {

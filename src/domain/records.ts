@@ -22,6 +22,12 @@ export const RecordKind = {
     VisitorTokenKey: 'visitor-token-key',
     SentEdit: 'sent-edit',
     ForwardLog: 'forward-log',
+    /** A part RapidPro accepted: its uuid, to tell the agent if RapidPro later reports it failed. */
+    SentLogEntry: 'sent-log',
+    /** When the failure watcher last asked RapidPro, and where its last bounded walk stopped. */
+    FailureWatch: 'failure-watch',
+    /** An agent reply not sent because the contact's customer-care window had closed. */
+    HeldReply: 'held-reply',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -52,6 +58,14 @@ export const Keys = {
     /** Every room's forward log (the catch-up sweep), and one room's. */
     forwardLogs: () => misc('forward-logs'),
     forwardLog: (roomId: string) => misc(`forward-log:${roomId}`),
+    /** Every sent-log entry (the failure watcher), and one by RapidPro's message uuid. */
+    sentLog: () => misc('sent-log'),
+    sentLogEntry: (uuid: string) => misc(`sent-log:${uuid}`),
+    failureWatch: () => misc('failure-watch'),
+    /** Every held reply (expiry), a contact's (release, close), one by id. */
+    heldReplies: () => misc('held-replies'),
+    contactHeld: (contactUuid: string) => misc(`held:${contactUuid}`),
+    heldReply: (id: string) => misc(`held-reply:${id}`),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -78,6 +92,15 @@ export const associationsOf = {
         Keys.contactOutbox(log.contactUuid),
         Keys.room(log.roomId),
         Keys.forwardLog(log.roomId),
+    ],
+    sentLogEntry: (uuid: string) => [Keys.sentLog(), Keys.sentLogEntry(uuid)],
+    failureWatch: () => [Keys.failureWatch()],
+    /** Also found with the contact's outbox: the drain's catch-up must not send a held reply. */
+    heldReply: (held: { id: string; contactUuid: string }) => [
+        Keys.heldReplies(),
+        Keys.contactHeld(held.contactUuid),
+        Keys.contactOutbox(held.contactUuid),
+        Keys.heldReply(held.id),
     ],
 } as const;
 

@@ -61,3 +61,19 @@ export const CLOSE_REQUEST_WINDOW_MS = 60000;
 export const SETTINGS_MAX_AGE_MS = 60000;
 /** Message ids kept per contact for `duplicate`: RapidPro's webhook retries, with room to spare. */
 export const SEEN_MESSAGES_KEPT = 200;
+
+/**
+ * The failure watcher (what RapidPro later reports `failed`). Its job runs every
+ * FAILURE_WATCH_INTERVAL; a run asks RapidPro nothing when no part sent in the last
+ * FAILURE_WATCH_MS waits for a verdict, asks at every run while something was sent in the last
+ * FAILURE_WATCH_RECENT_MS, at most once per FAILURE_WATCH_QUIET_MS otherwise, and reads at most
+ * FAILURE_WATCH_MAX_PAGES pages (of 250) per run. Parts are watched for FAILURE_WATCH_MS: RapidPro
+ * gives up an errored message after a few retries within the hour; a day is ample.
+ */
+export const FAILURE_WATCH_INTERVAL = '10 minutes';
+export const FAILURE_WATCH_MS = 24 * 3600 * 1000;
+export const FAILURE_WATCH_RECENT_MS = 2 * 3600 * 1000;
+export const FAILURE_WATCH_QUIET_MS = 3600 * 1000;
+export const FAILURE_WATCH_MAX_PAGES = 3;
+/** RapidPro's clock may differ from Rocket.Chat's: the watcher looks this much further back. */
+export const FAILURE_WATCH_SKEW_MS = 5 * 60 * 1000;

@@ -34,7 +34,14 @@ export class AgentMessageHandler {
             const drafts = message.id
                 ? roomMessageDrafts(message.id, createdAt, message.text, files, ctx.config.maxTextLength)
                 : agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
-            await this.services.queue.enqueue(ctx, found.conversation.contactUuid, found.conversation.roomId, drafts);
+            const text = message.text || files.map((file) => file.name).join(', ');
+            await this.services.replyWindow.sendOrHold(
+                ctx,
+                found.conversation,
+                drafts,
+                { text, agentName: senderName(message) },
+                { sendNow: true },
+            );
         });
     }
 
@@ -64,7 +71,13 @@ export class AgentMessageHandler {
         }
         const prefix = correctionPrefix(conversation.language, ctx.config.defaultLanguage);
         const drafts = agentMessageDrafts(message.text, [], ctx.config.maxTextLength, prefix);
-        await this.services.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts);
+        await this.services.replyWindow.sendOrHold(
+            ctx,
+            conversation,
+            drafts,
+            { text: `${prefix} ${message.text}`, agentName: senderName(message) },
+            { sendNow: true },
+        );
     }
 
     /** The room's conversation and its forward log, from one read. */
@@ -79,4 +92,8 @@ export class AgentMessageHandler {
         }
         return { conversation, log };
     }
+}
+
+function senderName(message: IMessage): string | undefined {
+    return message.sender ? message.sender.name || message.sender.username : undefined;
 }

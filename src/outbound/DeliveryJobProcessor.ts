@@ -4,7 +4,7 @@ import { type IJobContext, type IProcessor, StartupType } from '@rocket.chat/app
 import type { BridgeServices } from '../BridgeServices';
 import { ForwardLogs } from '../domain/ForwardLog';
 import { DRAIN_PROCESSOR_ID } from '../domain/DeliveryQueue';
-import { JOB_WAIT_MS, SWEEP_BUDGET_MS, SWEEP_CONTACT_BUDGET_MS, SWEEP_PARALLEL_DRAINS } from '../lib/limits';
+import { FAILURE_WATCH_INTERVAL, JOB_WAIT_MS, SWEEP_BUDGET_MS, SWEEP_CONTACT_BUDGET_MS, SWEEP_PARALLEL_DRAINS } from '../lib/limits';
 import { errorText } from '../lib/log';
 
 export const SWEEP_PROCESSOR_ID = 'rapidpro-outbox-sweep';
@@ -99,4 +99,39 @@ function shuffled<T>(values: T[]): T[] {
         [copy[index], copy[other]] = [copy[other], copy[index]];
     }
     return copy;
+}
+
+export const REACH_WATCH_PROCESSOR_ID = 'rapidpro-reach-watch';
+
+/**
+ * What reached the contact, every FAILURE_WATCH_INTERVAL: parts RapidPro reports failed are told in
+ * their rooms (FailureWatcher: no RapidPro call when nothing was sent lately, a few pages at most
+ * otherwise), and replies held past retry_max_age_hours are given up and reported (no RapidPro call).
+ */
+export class ReachWatchProcessor implements IProcessor {
+    readonly id = REACH_WATCH_PROCESSOR_ID;
+    readonly startupSetting = {
+        type: StartupType.RECURRING as StartupType.RECURRING,
+        interval: FAILURE_WATCH_INTERVAL,
+        skipImmediate: true,
+    };
+
+    constructor(private readonly services: BridgeServices) {}
+
+    async processor(jobContext: IJobContext, read: IRead, modify: IModify, http: IHttp, persis: IPersistence): Promise<void> {
+        const ctx = await this.services.deliveryContext(read, modify, http, persis);
+        try {
+            const run = await this.services.failureWatcher.run(ctx);
+            if (run.calls > 0) {
+                this.services.logger.debug(`Failure watch: ${run.calls} call(s) to RapidPro, ${run.reported} failure(s) reported`);
+            }
+        } catch (error) {
+            this.services.logger.warn(`Failure watch failed (${errorText(error)}); the next run tries again`);
+        }
+        try {
+            await this.services.replyWindow.reportExpired(ctx);
+        } catch (error) {
+            this.services.logger.warn(`Held replies not checked for expiry (${errorText(error)}); the next run tries again`);
+        }
+    }
 }

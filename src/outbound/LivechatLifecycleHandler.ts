@@ -200,6 +200,8 @@ export class LivechatLifecycleHandler {
         }
         // Forget the chat before its notices go out, so a handoff right after the close opens a new
         // room; the conversation record last, as a new chat can start as soon as it is gone.
+        // Replies held for the contact's window never went out: the agent is told, in the room, now.
+        await this.services.replyWindow.chatClosed(ctx, conversation);
         await store.forgetSeenMessages(conversation.contactUuid);
         await store.forgetSentEdits(conversation.contactUuid);
         await store.remove(conversation);

@@ -1,4 +1,5 @@
 import { MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, SETTINGS_MAX_AGE_MS } from '../lib/limits';
+import { DEFAULT_WINDOW_HOURS, DEFAULT_WINDOW_SCHEMES, parseSchemes } from '../lib/reach';
 import {
     DEFAULT_MAX_TEXT_LENGTH,
     DEFAULT_REQUEST_TIMEOUT_MS,
@@ -27,6 +28,11 @@ export interface BridgeConfig {
     defaultLanguage: string;
     retryMaxAgeMs: number;
     requestTimeoutMs: number;
+    /** Flow started once when replies are held because the contact's window closed ('' = off). */
+    reengageFlowUuid: string;
+    /** The customer-care window (0: never hold) and the URN schemes whose channels have it. */
+    windowMs: number;
+    windowSchemes: string[];
 }
 
 function str(value: unknown): string {
@@ -83,6 +89,14 @@ export function parseBridgeConfig(values: Partial<Record<SettingIdValue, unknown
         // At most 10 s: an attempt may make two requests inside Rocket.Chat's 30 s per call.
         requestTimeoutMs: Math.floor(
             num(values[SettingId.RequestTimeoutMs], DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
+        ),
+        reengageFlowUuid: str(values[SettingId.ReengageFlowUuid]),
+        // Fractions are allowed (tests, and channels with shorter windows); a week at most.
+        windowMs: num(values[SettingId.WindowHours], DEFAULT_WINDOW_HOURS, 0, 24 * 7) * 3600 * 1000,
+        windowSchemes: parseSchemes(
+            values[SettingId.WindowSchemes] === undefined || values[SettingId.WindowSchemes] === null
+                ? DEFAULT_WINDOW_SCHEMES
+                : str(values[SettingId.WindowSchemes]),
         ),
     };
 }

@@ -2,6 +2,7 @@ import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import { SettingType } from '@rocket.chat/apps-engine/definition/settings/SettingType';
 
 import { MAX_REQUEST_TIMEOUT_MS } from '../lib/limits';
+import { DEFAULT_WINDOW_HOURS, DEFAULT_WINDOW_SCHEMES } from '../lib/reach';
 
 /** Setting ids are part of the product contract: admins script them through Rocket.Chat's REST API. */
 export const SettingId = {
@@ -23,6 +24,9 @@ export const SettingId = {
     DefaultLanguage: 'default_language',
     RetryMaxAgeHours: 'retry_max_age_hours',
     RequestTimeoutMs: 'request_timeout_ms',
+    ReengageFlowUuid: 'reengage_flow_uuid',
+    WindowHours: 'window_hours',
+    WindowSchemes: 'window_schemes',
 } as const;
 
 export type SettingIdValue = (typeof SettingId)[keyof typeof SettingId];
@@ -65,6 +69,9 @@ export const settingsDefinitions: Array<ISetting> = [
     setting(SettingId.StatusField, SettingType.STRING, '', 'contact_fields'),
     setting(SettingId.RoomField, SettingType.STRING, '', 'contact_fields'),
     setting(SettingId.CloseFlowUuid, SettingType.STRING, '', 'contact_fields'),
+    setting(SettingId.WindowHours, SettingType.NUMBER, DEFAULT_WINDOW_HOURS, 'reach'),
+    setting(SettingId.WindowSchemes, SettingType.STRING, DEFAULT_WINDOW_SCHEMES, 'reach'),
+    setting(SettingId.ReengageFlowUuid, SettingType.STRING, '', 'reach'),
     setting(SettingId.NoticeQueued, SettingType.STRING, '', 'notices', { multiline: true }),
     setting(SettingId.NoticeAssigned, SettingType.STRING, '', 'notices', { multiline: true }),
     setting(SettingId.NoticeTransferred, SettingType.STRING, '', 'notices', { multiline: true }),

@@ -7,6 +7,7 @@ import { type Conversation, ConversationStore, noSeenMessages } from '../../doma
 import { ContactClaims } from '../../domain/ContactClaims';
 import { formatHandoffSummary } from '../../lib/agentContext';
 import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { urnScheme } from '../../lib/reach';
 import { errorText } from '../../lib/log';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { type ContactWords, postContactWords } from '../contactWords';
@@ -91,10 +92,18 @@ export class HandoffEndpoint extends BridgeEndpoint {
         started: number,
     ): Promise<IApiResponse> {
         const words = contactWordsOf(request);
+        const contactWrote = (roomId: string) =>
+            ctx.services.replyWindow.contactWrote(
+                { read: ctx.read, modify: ctx.modify, http: ctx.http, persis: ctx.persis, config: ctx.config },
+                roomId,
+                urnScheme(request.contact.urn),
+            );
         if (!words) {
+            await contactWrote(open.room.id);
             return okResponse(describe('already_open', open.room, open.conversation));
         }
         const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS, { isolate: true });
+        await contactWrote(result.room.id);
         if (result.kind === 'failed') {
             return notPostedResponse(result.error, result.room.id, true);
         }
@@ -214,6 +223,9 @@ export class HandoffEndpoint extends BridgeEndpoint {
                 departmentName: department ? department.name : undefined,
                 openedAt: Date.now(),
                 handoffSummary: summary,
+                // The contact was talking to the bot just now: their customer-care window is open.
+                urnScheme: urnScheme(request.contact.urn),
+                lastInboundAt: Date.now(),
                 outboxBacklog: await services.queue.hasPending(read, request.contact.uuid),
             };
             await store.create(conversation, room.createdAt ? new Date(room.createdAt).getTime() : conversation.openedAt);

@@ -8,6 +8,7 @@ import { findOpenConversation } from '../openConversation';
 import { ContactClaims } from '../../domain/ContactClaims';
 import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
 import { errorText } from '../../lib/log';
+import { urnScheme } from '../../lib/reach';
 import { parseContactMessageRequest } from '../payloads/message';
 import type { ContactMessageRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
@@ -69,6 +70,12 @@ export class MessageEndpoint extends BridgeEndpoint {
             if (result.kind === 'duplicate') {
                 return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
+            // The contact wrote: their window is open again, and what was held goes out first.
+            await ctx.services.replyWindow.contactWrote(
+                await ctx.services.deliveryContext(ctx.read, ctx.modify, ctx.http, ctx.persis),
+                result.room.id,
+                urnScheme(message.contact.urn),
+            );
             if (result.kind === 'failed') {
                 return notPostedResponse(result.error, result.room.id, !!message.messageId);
             }

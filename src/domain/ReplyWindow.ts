@@ -1,0 +1,195 @@
+import { errorText, type Logger } from '../lib/log';
+import {
+    closedWithHeldNote,
+    type ContactWindow,
+    hasWindow,
+    heldExpiredNote,
+    heldNote,
+    isWindowClosed,
+    releasedNote,
+    type WindowRule,
+} from '../lib/reach';
+import type { BridgeConfig } from '../settings/BridgeConfig';
+import { type Conversation, ConversationStore } from './ConversationStore';
+import type { DeliveryContext, DeliveryQueue, EnqueueOptions } from './DeliveryQueue';
+import { type HeldReply, HeldReplies } from './HeldReplies';
+import type { KeyedMutex } from './KeyedMutex';
+import type { OutboundDraft } from './outboxItems';
+import type { RoomNotifier } from './RoomNotifier';
+
+export function windowRuleOf(config: BridgeConfig): WindowRule {
+    return { windowMs: config.windowMs, schemes: config.windowSchemes };
+}
+
+export function contactWindowOf(conversation: Conversation): ContactWindow {
+    return { scheme: conversation.urnScheme, lastInboundAt: conversation.lastInboundAt };
+}
+
+/**
+ * The customer-care window (WhatsApp and the like take replies only within 24 h of the contact's
+ * last message), decided before anything reaches the outbox: an agent reply after the window is
+ * held (HeldReplies), the agent is told and the re-engagement flow started once per held period,
+ * and the contact's next message releases the held replies, in order, before anything newer.
+ * The outbox itself (DeliveryQueue) knows nothing of it.
+ *
+ * Across instances the room's lock does not hold: two instances may both start a held period (two
+ * notes, two flow starts) or both release (a reply sent twice) if they act on the same contact in
+ * the same instant. Release writes the outbox before it removes the held replies: twice, never lost.
+ */
+export class ReplyWindow {
+    private readonly held: HeldReplies;
+
+    constructor(
+        private readonly queue: DeliveryQueue,
+        private readonly notifier: RoomNotifier,
+        private readonly roomMutex: KeyedMutex,
+        private readonly logger: Logger,
+        private readonly now: () => number = Date.now,
+    ) {
+        this.held = new HeldReplies(now);
+    }
+
+    /** An agent's reply (under the room's lock): into the outbox, or held when the window has closed. */
+    async sendOrHold(
+        ctx: DeliveryContext,
+        conversation: Conversation,
+        drafts: OutboundDraft[],
+        reply: { text: string; agentName?: string },
+        options: EnqueueOptions,
+    ): Promise<'sent' | 'held'> {
+        if (drafts.length === 0) {
+            return 'sent';
+        }
+        const rule = windowRuleOf(ctx.config);
+        const window = contactWindowOf(conversation);
+        const now = this.now();
+        // Held replies are read only where a window applies: other channels pay nothing for this.
+        const waiting = hasWindow(window, rule) ? await this.held.ofContact(ctx.read.getPersistenceReader(), conversation.contactUuid) : [];
+        if (!isWindowClosed(window, rule, now)) {
+            if (waiting.length > 0) {
+                // The contact wrote (on another instance, say) and nothing released them yet: they go first.
+                await this.release(ctx, conversation, waiting, { sendNow: options.sendNow });
+                options = { sendNow: options.sendNow };
+            }
+            await this.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, options);
+            return 'sent';
+        }
+        await this.held.hold(ctx.persis, { contactUuid: conversation.contactUuid, roomId: conversation.roomId, drafts, text: reply.text });
+        this.logger.info(`Window: a reply in room ${conversation.roomId} is held (the contact's window closed)`);
+        if (waiting.length === 0) {
+            await this.startHeldPeriod(ctx, conversation, reply.agentName, now);
+        }
+        return 'held';
+    }
+
+    /** The first reply held since the contact last wrote: the agent is told, the contact invited, once. */
+    private async startHeldPeriod(
+        ctx: DeliveryContext,
+        conversation: Conversation,
+        agentName: string | undefined,
+        now: number,
+    ): Promise<void> {
+        const flowUuid = ctx.config.reengageFlowUuid;
+        await this.notifier.notifyAgent(
+            ctx,
+            conversation.roomId,
+            heldNote({
+                scheme: conversation.urnScheme,
+                sinceInboundMs: conversation.lastInboundAt !== undefined ? now - conversation.lastInboundAt : undefined,
+                windowMs: ctx.config.windowMs,
+                flowStarted: !!flowUuid,
+            }),
+        );
+        if (flowUuid) {
+            await this.queue.enqueue(
+                ctx,
+                conversation.contactUuid,
+                conversation.roomId,
+                [
+                    {
+                        kind: 'flow_start',
+                        flowUuid,
+                        params: {
+                            room_id: conversation.roomId,
+                            agent: agentName || null,
+                            department: conversation.departmentName || conversation.departmentId || null,
+                            waiting: 1,
+                        },
+                        summary: 'the re-engagement flow start (the contact was invited to write)',
+                    },
+                ],
+                { sendNow: true },
+            );
+        }
+    }
+
+    /**
+     * The contact wrote (a `message`, a handoff into the open chat): the window opens again. Records
+     * when, and sends what was held, in order, before anything newer (both under the room's lock).
+     */
+    contactWrote(ctx: DeliveryContext, roomId: string, scheme: string | undefined): Promise<void> {
+        return this.roomMutex.run(roomId, async () => {
+            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
+            const conversation = await store.findByRoom(roomId);
+            if (!conversation) {
+                return;
+            }
+            const fresh: Conversation = { ...conversation, lastInboundAt: this.now(), urnScheme: scheme || conversation.urnScheme };
+            await store.save(fresh);
+            // A webhook RapidPro waits on: a job sends them.
+            await this.release(ctx, fresh, undefined, { sendNow: false });
+        });
+    }
+
+    private async release(
+        ctx: DeliveryContext,
+        conversation: Conversation,
+        waiting: HeldReply[] | undefined,
+        options: EnqueueOptions,
+    ): Promise<number> {
+        const list = waiting || (await this.held.ofContact(ctx.read.getPersistenceReader(), conversation.contactUuid));
+        if (list.length === 0) {
+            return 0;
+        }
+        const drafts = ([] as OutboundDraft[]).concat(...list.map((held) => held.drafts));
+        // Into the outbox before the held records go: a crash in between sends twice rather than never.
+        await this.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, options);
+        for (const held of list) {
+            await this.held.remove(ctx.persis, held);
+        }
+        this.logger.info(`Window: ${list.length} held repl(ies) of room ${conversation.roomId} released`);
+        await this.notifier.notifyAgent(ctx, conversation.roomId, releasedNote(list.length));
+        return list.length;
+    }
+
+    /** The chat closed with replies held: the agent learns which never reached the contact. */
+    async chatClosed(ctx: DeliveryContext, conversation: Conversation): Promise<void> {
+        const list = await this.held.ofContact(ctx.read.getPersistenceReader(), conversation.contactUuid);
+        if (list.length === 0) {
+            return;
+        }
+        this.logger.warn(`Window: room ${conversation.roomId} closed with ${list.length} repl(ies) held; the agent is told`);
+        await this.notifier.notifyAgent(ctx, conversation.roomId, closedWithHeldNote(list.map((held) => held.text)));
+        for (const held of list) {
+            await this.held.remove(ctx.persis, held);
+        }
+    }
+
+    /** Replies held longer than retry_max_age_hours are given up, each reported in its room (the periodic job). */
+    async reportExpired(ctx: DeliveryContext): Promise<number> {
+        const now = this.now();
+        const expired = (await this.held.all(ctx.read.getPersistenceReader())).filter(
+            (held) => now - held.heldAt >= ctx.config.retryMaxAgeMs,
+        );
+        for (const held of expired) {
+            try {
+                // Told first, removed after: a failure in between repeats the note rather than losing the reply silently.
+                await this.notifier.notifyAgent(ctx, held.roomId, heldExpiredNote(held.text, now - held.heldAt));
+                await this.held.remove(ctx.persis, held);
+            } catch (error) {
+                this.logger.warn(`Window: an expired held reply of room ${held.roomId} was not reported: ${errorText(error)}`);
+            }
+        }
+        return expired.length;
+    }
+}
