@@ -314,6 +314,11 @@ export class DeliveryQueue {
                 await this.store.remove(ctx.persis, item);
                 continue;
             }
+            if (item.kind === 'forgo') {
+                await this.recordSent(ctx, logs, item);
+                await this.store.remove(ctx.persis, item);
+                continue;
+            }
             const log = item.roomId ? logs.get(item.roomId) : undefined;
             if (item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0) {
                 await this.store.remove(ctx.persis, item); // a second copy (the event and the catch-up both queued it)

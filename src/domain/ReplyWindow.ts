@@ -170,6 +170,7 @@ export class ReplyWindow {
         }
         this.logger.warn(`Window: room ${conversation.roomId} closed with ${list.length} repl(ies) held; the agent is told`);
         await this.notifier.notifyAgent(ctx, conversation.roomId, closedWithHeldNote(list.map((held) => held.text)));
+        await this.forgo(ctx, list);
         for (const held of list) {
             await this.held.remove(ctx.persis, held);
         }
@@ -185,11 +186,25 @@ export class ReplyWindow {
             try {
                 // Told first, removed after: a failure in between repeats the note rather than losing the reply silently.
                 await this.notifier.notifyAgent(ctx, held.roomId, heldExpiredNote(held.text, now - held.heldAt));
+                await this.forgo(ctx, [held]);
                 await this.held.remove(ctx.persis, held);
             } catch (error) {
                 this.logger.warn(`Window: an expired held reply of room ${held.roomId} was not reported: ${errorText(error)}`);
             }
         }
         return expired.length;
+    }
+
+    /**
+     * Given-up replies are written down as never to be sent (through the outbox, whose sender alone
+     * writes the room's forward log): the room's catch-up then never sends them after all.
+     */
+    private async forgo(ctx: DeliveryContext, list: HeldReply[]): Promise<void> {
+        for (const held of list) {
+            const drafts: OutboundDraft[] = held.drafts
+                .filter((draft) => draft.source)
+                .map((draft) => ({ kind: 'forgo', at: draft.at, source: draft.source, summary: draft.summary }));
+            await this.queue.enqueue(ctx, held.contactUuid, held.roomId, drafts, { sendNow: false });
+        }
     }
 }

@@ -29,6 +29,8 @@ interface DraftCommon {
 /**
  * One call to RapidPro, before it is written to the outbox. `summary` names it to the agent.
  * `room_closed` calls nothing: it marks where a closed room's messages end (see DeliveryQueue).
+ * `forgo` calls nothing either: (a part of) an agent message that will never be sent (a held reply
+ * given up), written down in the room's forward log so the catch-up does not send it after all.
  */
 export type OutboundDraft = DraftCommon &
     (
@@ -36,6 +38,7 @@ export type OutboundDraft = DraftCommon &
         | { kind: 'contact_fields'; fields: Record<string, string | null> }
         | { kind: 'flow_start'; flowUuid: string; params: Record<string, unknown> }
         | { kind: 'room_closed'; closedAt: number }
+        | { kind: 'forgo' }
     );
 
 /** A call in the outbox: stored before it is tried, removed once RapidPro took it (or it was given up). */
