@@ -322,10 +322,10 @@ export class EngineHost {
         this.stopped = true;
         this.killedResolve();
         this.scheduler.stopPolling();
-        await this.app
-            ?.getRuntimeController()
-            .stopApp()
-            .catch(() => undefined);
+        const controller = this.manager.getOneById(this.appId)?.getRuntimeController();
+        // A call still being written to the dying process must not surface as an uncaught EPIPE in the test.
+        (controller as unknown as { deno?: { stdin?: NodeJS.EventEmitter } } | undefined)?.deno?.stdin?.on('error', () => undefined);
+        await controller?.stopApp().catch(() => undefined);
         await this.front.close().catch(() => undefined);
         this.releaseSingleton();
         fs.rmSync(this.tempDir, { recursive: true, force: true });

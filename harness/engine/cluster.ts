@@ -56,6 +56,7 @@ export interface ClusterOptions extends Omit<EngineHostOptions, 'member' | 'sche
 interface RuntimeInternals {
     deno?: ChildProcess;
     getProcessState(): string;
+    livenessManager: { getRuntimeData(): { restartCount: number } };
 }
 
 export class Cluster implements ClockOwner {
@@ -257,10 +258,15 @@ export class Cluster implements ClockOwner {
         if (!old?.pid) {
             throw new Error(`instance ${index} has no runtime process`);
         }
+        // restartCount grows once restartApp() has finished (the state reads 'ready' for a moment before that).
+        const restarts = controller.livenessManager.getRuntimeData().restartCount;
+        // The engine writes the next calls into the dead process's stdin: EPIPE on a stream with no error listener,
+        // which would fail the jest test as an uncaught error. The requests themselves still time out.
+        old.stdin?.on('error', () => undefined);
         old.kill('SIGKILL');
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
-            if (controller.deno && controller.deno !== old && controller.getProcessState() === 'ready') {
+            if (controller.livenessManager.getRuntimeData().restartCount > restarts && controller.getProcessState() === 'ready') {
                 return;
             }
             await new Promise((resolve) => setTimeout(resolve, 50));
@@ -328,6 +334,23 @@ export class Cluster implements ClockOwner {
                 }),
         );
         await this.idle();
+    }
+
+    /** The pid of instance `index`'s app runtime process (undefined when it has none). */
+    public runtimePid(index: number): number | undefined {
+        const host = this.instance(index);
+        const controller = host.manager.getOneById(host.appId)?.getRuntimeController() as unknown as RuntimeInternals | undefined;
+        return controller?.deno?.pid;
+    }
+
+    /** Whether instance `index`'s engine hands `event` to the app right now (listeners registered, not blocked). */
+    public listening(index: number, event = 'IPostMessageSent'): boolean {
+        const host = this.hosts[index];
+        if (!host || host.isStopped) {
+            return false;
+        }
+        const listeners = (host.manager.getListenerManager() as unknown as { listeners: Map<string, string[]> }).listeners;
+        return !!listeners.get(event)?.includes(this.appId);
     }
 
     /** The app's status on each instance (undefined for a dead one). */

@@ -22,7 +22,7 @@ describe('cluster rig', () => {
     it('runs one app per instance over one Rocket.Chat', async () => {
         expect(rig.cluster.alive()).toEqual([0, 1, 2]);
         expect(await rig.cluster.appStatuses()).toEqual(['manually_enabled', 'manually_enabled', 'manually_enabled']);
-        const pids = rig.cluster.hosts.map((h) => (h.app.getRuntimeController() as unknown as { deno: { pid: number } }).deno.pid);
+        const pids = [0, 1, 2].map((i) => rig.cluster.runtimePid(i));
         expect(new Set(pids).size).toBe(3);
         expect(rig.cluster.rc.users.size).toBeGreaterThan(0);
         expect([...rig.cluster.rc.users.values()].filter((u) => u.type === 'app')).toHaveLength(1);
@@ -42,6 +42,29 @@ describe('cluster rig', () => {
         // the same conversation is visible from another instance (shared persistence)
         const status = await rig.call(`status?contact=${contact.uuid}`, undefined, { on: 2 });
         expect(status.status).toBeLessThan(500);
+    });
+
+    it('disables, enables and updates the app on every instance; a crashed runtime is restarted', async () => {
+        await rig.cluster.disableApp();
+        expect(await rig.cluster.appStatuses()).toEqual(['manually_disabled', 'manually_disabled', 'manually_disabled']);
+        for (const on of [0, 1, 2]) {
+            expect((await rig.call('health', undefined, { on })).status).toBe(404);
+        }
+        await rig.cluster.enableApp();
+        expect(await rig.cluster.appStatuses()).toEqual(['manually_enabled', 'manually_enabled', 'manually_enabled']);
+        await rig.cluster.updateApp();
+        expect(await rig.cluster.appStatuses()).toEqual(['manually_enabled', 'manually_enabled', 'manually_enabled']);
+        const pid = () => rig.cluster.runtimePid(1);
+        const before = pid();
+        await rig.cluster.crashRuntime(1);
+        expect(pid()).not.toBe(before);
+        for (const on of [0, 1, 2]) {
+            expect((await rig.call('health', undefined, { on })).status).toBe(200);
+        }
+        const { contact, roomId } = await rig.openChat({ on: 1 });
+        await rig.agentSends(roomId, 'after all that', { on: 1 });
+        await rig.flush();
+        expect(rig.textsTo(contact)).toEqual(['after all that']);
     });
 
     it('claims a due job on one instance only; a killed instance keeps its locks for the lock lifetime', async () => {

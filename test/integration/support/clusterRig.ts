@@ -36,6 +36,14 @@ export interface ClusterRig {
     agentCloses(roomId: string, options?: { on?: number; agent?: string }): Promise<void>;
     /** The texts RapidPro received for the contact, in the order it received them. */
     textsTo(contact: Contact): string[];
+    /** The contact's outbox items as stored (shared app persistence). */
+    outboxOf(contact: Contact): Array<{ contactUuid: string; nextAttemptAt?: number; leaseUntil?: number; leaseOwner?: string }>;
+    /**
+     * Waits in REAL time until no outbox item of the contact is leased or waiting for its backoff: the app judges
+     * leases and backoff by its own clock (real time in the runtime process), which the virtual clock does not
+     * move. Answers how long it waited (ms), at most `capMs`.
+     */
+    waitForLeases(contact: Contact, capMs?: number): Promise<number>;
     /** Sends what is due: moves the virtual clock to each pending outbox drain in turn and runs it (bounded). */
     flush(maxRounds?: number): Promise<number>;
     stop(): Promise<void>;
@@ -114,6 +122,19 @@ export async function startClusterBridge(options: ClusterRigOptions = {}): Promi
                 .filter((m) => m.contact === contact.uuid)
                 .sort((a, b) => a.seq - b.seq)
                 .map((m) => m.text ?? ''),
+        outboxOf: (contact) =>
+            cluster
+                .persistence()
+                .map((record) => record.data as { record?: string; contactUuid?: string; nextAttemptAt?: number; leaseUntil?: number })
+                .filter((item) => item.contactUuid === contact.uuid && typeof item.nextAttemptAt === 'number')
+                .map((item) => item as { contactUuid: string; nextAttemptAt?: number; leaseUntil?: number; leaseOwner?: string }),
+        waitForLeases: async (contact, capMs = 70000) => {
+            const items = rig.outboxOf(contact);
+            const until = Math.max(0, ...items.map((item) => Math.max(item.leaseUntil ?? 0, item.nextAttemptAt ?? 0)));
+            const wait = Math.min(capMs, Math.max(0, until - Date.now() + 50));
+            await new Promise((resolve) => setTimeout(resolve, wait));
+            return wait;
+        },
         flush: async (maxRounds = 40) => {
             let rounds = 0;
             await cluster.runDue();
