@@ -28,7 +28,8 @@ import { randomId } from './util';
 /**
  * Runs an app .zip in the real Apps-Engine (AppManager + Deno runtime, or Node: nodeRuntime.ts) against the in-memory
  * Rocket.Chat of harness/rocketchat. One host = one AppManager = one app; start as many hosts one
- * after the other as you like (stop() frees the AppManager singleton), not two at once.
+ * after the other as you like (stop() frees the AppManager singleton), not two at once, except as the
+ * instances of a Cluster (cluster.ts), which share one Rocket.Chat, one app persistence and one job collection.
  */
 
 let activeHost: EngineHost | undefined;
@@ -52,13 +53,22 @@ export class EngineHost {
     private readonly inflight = new Set<Promise<unknown>>();
     private readonly adminToken = randomId(43);
     private stopped = false;
+    private killedResolve: () => void = () => undefined;
+    /** Resolves when the instance is killed (cluster mode): calls in flight there get no answer. */
+    private readonly killed = new Promise<void>((resolve) => {
+        this.killedResolve = resolve;
+    });
 
     private constructor(private readonly options: EngineHostOptions) {
-        this.rc = new RocketChat({ ...(options.rc ?? {}), routing: options.routing ?? 'auto' });
+        const member = options.member;
+        this.rc = member?.rc ?? new RocketChat({ ...(options.rc ?? {}), routing: options.routing ?? 'auto' });
         this.logStorage = new MemoryLogStorage(options.redactLogs ?? true);
-        this.scheduler = new Scheduler();
+        this.scheduler = member?.scheduler ?? new Scheduler();
         this.clock = this.scheduler.clock;
-        this.scheduler.onAfterRun(() => this.rc.idle());
+        if (!member) {
+            // A cluster waits for events once per round over all instances instead (cluster.ts).
+            this.scheduler.onAfterRun(() => this.rc.idle());
+        }
         this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-engine-host-'));
         const appBridges = new EmulatedAppBridges(
             this.rc,
@@ -69,20 +79,34 @@ export class EngineHost {
                 ROOT_URL: this.rc.options.siteUrl,
                 ...(options.env ?? {}),
             },
+            member ? { persistence: member.persistence, inContext: member.inContext } : {},
         );
         this.bridges = appBridges.b;
-        if ((AppManager as unknown as { Instance?: AppManager }).Instance) {
+        const singleton = AppManager as unknown as { Instance?: AppManager };
+        const previous = singleton.Instance;
+        if (previous && !member) {
             throw new Error('An AppManager already exists in this process: stop() the previous EngineHost first.');
         }
-        this.manager = new AppManager({
-            metadataStorage: this.metadataStorage,
-            logStorage: this.logStorage,
-            bridges: appBridges,
-            sourceStorage: new MemorySourceStorage(),
-            tempFilePath: this.tempDir,
-        });
+        // The constructor refuses a second AppManager; besides it, only getPermissionsByAppId reads
+        // AppManager.Instance (every instance grants the same permissions): the cluster keeps it on a live one.
+        singleton.Instance = undefined;
+        try {
+            this.manager = new AppManager({
+                metadataStorage: this.metadataStorage,
+                logStorage: this.logStorage,
+                bridges: appBridges,
+                sourceStorage: new MemorySourceStorage(),
+                tempFilePath: this.tempDir,
+            });
+        } finally {
+            if (previous) {
+                singleton.Instance = previous;
+            }
+        }
         selectRuntime(this.manager, options.runtime ?? defaultRuntime());
-        this.rc.attach(this.manager);
+        if (!member) {
+            this.rc.attach(this.manager);
+        }
         this.front = new HttpFront(this, !!(options.rc?.siteUrl || options.rc?.serverSettings?.Site_Url));
     }
 
@@ -94,7 +118,9 @@ export class EngineHost {
         prepareProcess(options);
 
         const host = new EngineHost(options);
-        activeHost = host;
+        if (!options.member) {
+            activeHost = host;
+        }
         try {
             await host.install();
         } catch (e) {
@@ -160,7 +186,8 @@ export class EngineHost {
         })();
         this.inflight.add(work);
         try {
-            const reply = await work;
+            // A killed instance never answers: the balancer in front of it answers 502.
+            const reply = await Promise.race([work, this.killed.then(() => expressSend(method, 502, undefined, 'Bad Gateway', headers))]);
             await this.rc.idle();
             return reply;
         } finally {
@@ -278,6 +305,44 @@ export class EngineHost {
 
     // ------------------------------------------------------------------ shutdown
 
+    /** Whether kill() or stop() ended this host. */
+    public get isStopped(): boolean {
+        return this.stopped;
+    }
+
+    /**
+     * Cluster mode: the instance dies at once. Its runtime process is SIGKILLed with no restart (the engine's
+     * LivenessManager restarts only a process it did not stop), calls in flight get no answer, nothing is
+     * awaited or unloaded.
+     */
+    public async kill(): Promise<void> {
+        if (this.stopped) {
+            return;
+        }
+        this.stopped = true;
+        this.killedResolve();
+        this.scheduler.stopPolling();
+        const controller = this.manager.getOneById(this.appId)?.getRuntimeController();
+        // A call still being written to the dying process must not surface as an uncaught EPIPE in the test.
+        (controller as unknown as { deno?: { stdin?: NodeJS.EventEmitter } } | undefined)?.deno?.stdin?.on('error', () => undefined);
+        await controller?.stopApp().catch(() => undefined);
+        await this.front.close().catch(() => undefined);
+        this.releaseSingleton();
+        fs.rmSync(this.tempDir, { recursive: true, force: true });
+    }
+
+    /** A promise that resolves when this host is killed (to race calls in flight against). */
+    public whenKilled(): Promise<void> {
+        return this.killed;
+    }
+
+    private releaseSingleton(): void {
+        const singleton = AppManager as unknown as { Instance?: AppManager };
+        if (!this.options.member || singleton.Instance === this.manager) {
+            singleton.Instance = undefined;
+        }
+    }
+
     /** Waits for in-flight calls, events and jobs; unloads the app; kills its runtime process; closes the HTTP front. */
     public async stop(): Promise<void> {
         if (this.stopped) {
@@ -300,7 +365,7 @@ export class EngineHost {
             ?.getRuntimeController()
             .stopApp()
             .catch(() => undefined);
-        (AppManager as unknown as { Instance?: AppManager }).Instance = undefined;
+        this.releaseSingleton();
         fs.rmSync(this.tempDir, { recursive: true, force: true });
         if (activeHost === this) {
             activeHost = undefined;

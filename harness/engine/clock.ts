@@ -30,6 +30,10 @@ export interface ScheduledJob {
     failReason?: string;
     failCount: number;
     runCount: number;
+    /** Agenda's claim: set when an instance locks the job, cleared when its run ends (cluster mode). */
+    lockedAt?: Date | null;
+    /** Which cluster instance holds the lock (harness bookkeeping, not an Agenda field). */
+    lockedBy?: number;
 }
 
 export interface JobRun {
@@ -38,9 +42,11 @@ export interface JobRun {
     ok: boolean;
     error?: string;
     ms: number;
+    /** Cluster mode: the instance that ran it. */
+    instance?: number;
 }
 
-type ProcessorFn = (jobContext: Record<string, unknown>) => Promise<void>;
+export type ProcessorFn = (jobContext: Record<string, unknown>) => Promise<void>;
 
 /** Error text of whatever the engine rejects with (Error, or a JsonRpcError whose data carries the app's message). */
 export function describeError(error: unknown): string {
@@ -51,10 +57,16 @@ export function describeError(error: unknown): string {
     return e?.message ?? String(error);
 }
 
+/** What a clock drives: the due jobs of one scheduler, or of every instance of a cluster. */
+export interface ClockOwner {
+    runDue(): Promise<JobRun[]>;
+    pendingJobs(): ScheduledJob[];
+}
+
 export class Clock {
     private offsetMs = 0;
 
-    constructor(private readonly scheduler: Scheduler) {}
+    constructor(private readonly scheduler: ClockOwner) {}
 
     /** Current emulated time (real time + offset). */
     public now(): Date {
@@ -90,19 +102,30 @@ export class Clock {
     }
 }
 
+/** The job collection and clock several schedulers share (cluster mode: one MongoDB, one Agenda collection). */
+export interface SharedJobs {
+    jobs: Map<string, ScheduledJob>;
+    clock: Clock;
+    history: JobRun[];
+    errors: string[];
+}
+
 export class Scheduler {
     public readonly clock: Clock;
-    public readonly jobs = new Map<string, ScheduledJob>();
-    public readonly history: JobRun[] = [];
+    public readonly jobs: Map<string, ScheduledJob>;
+    public readonly history: JobRun[];
     /** Errors Rocket.Chat would only log (e.g. an unparseable `when`). */
-    public readonly errors: string[] = [];
-    private readonly processors = new Map<string, ProcessorFn>();
+    public readonly errors: string[];
+    protected readonly processors = new Map<string, ProcessorFn>();
     private running: Promise<JobRun[]> | null = null;
     private timer: NodeJS.Timeout | null = null;
     private afterRun: () => Promise<void> = async () => undefined;
 
-    constructor() {
-        this.clock = new Clock(this);
+    constructor(shared?: SharedJobs) {
+        this.clock = shared?.clock ?? new Clock(this);
+        this.jobs = shared?.jobs ?? new Map();
+        this.history = shared?.history ?? [];
+        this.errors = shared?.errors ?? [];
     }
 
     /** Called after each job (the host waits for events the job caused). */

@@ -1,6 +1,8 @@
 import type { IPermission } from '@rocket.chat/apps-engine/definition/permissions/IPermission';
 
-import type { RocketChatOptions, RoutingMode } from '../rocketchat/RocketChat';
+import type { RocketChat, RocketChatOptions, RoutingMode } from '../rocketchat/RocketChat';
+import type { PersistenceRecord } from './bridges/persistence';
+import type { Scheduler } from './clock';
 import type { RuntimeBackend } from './nodeRuntime';
 
 export interface EngineHostOptions {
@@ -30,6 +32,19 @@ export interface EngineHostOptions {
     rc?: Omit<RocketChatOptions, 'routing'>;
     /** Environment variables the app may read (Rocket.Chat allows NODE_ENV, ROOT_URL, INSTANCE_IP). */
     env?: Record<string, string>;
+    /** Set by harness/engine/cluster.ts only: this host is one instance of a cluster. */
+    member?: ClusterMemberSpec;
+}
+
+/** What a cluster instance shares with the others (one database, one Rocket.Chat) and how it runs. */
+export interface ClusterMemberSpec {
+    index: number;
+    rc: RocketChat;
+    /** This instance's Agenda (an AgendaWorker over the shared job collection). */
+    scheduler: Scheduler;
+    persistence: Map<string, PersistenceRecord>;
+    /** Runs a call in this instance's context: events it causes fire on this instance. */
+    inContext: <T>(fn: () => T) => T;
 }
 
 export interface ApiCall {

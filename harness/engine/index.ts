@@ -8,3 +8,6 @@ export type { JobRun, ScheduledJob } from './clock';
 export { NotImplementedError, RocketChatError } from './errors';
 export { packageApp, trivialAppZip, probeAppZip, mainAppZip, zipPathFor, REPO_ROOT, TRIVIAL_APP_DIR, PROBE_APP_DIR } from './packageApp';
 export { buildApiRequest, expressSend, parseQueryString } from './apiRequest';
+export { Cluster } from './cluster';
+export type { ClusterOptions, Target } from './cluster';
+export { AgendaWorker, AGENDA_DEFAULTS } from './agendaWorker';

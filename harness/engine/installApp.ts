@@ -27,7 +27,10 @@ export async function installApp(
     // (or the engine's default set when the app lists none).
     const permissionsGranted = options.permissionsGranted ?? (Array.isArray(info.permissions) ? info.permissions : undefined);
 
-    const admin = rc.createUser({ username: 'admin', name: 'Administrator', roles: ['admin', 'user', 'livechat-manager'] });
+    // Cluster instances share one Rocket.Chat: the admin exists once.
+    const admin =
+        rc.userByUsername('admin') ??
+        rc.createUser({ username: 'admin', name: 'Administrator', roles: ['admin', 'user', 'livechat-manager'] });
     parsed(info, admin);
     await manager.load();
     const aff = await manager.add(zip, { enable: true, user: rc.toAppUser(admin) as never, permissionsGranted });

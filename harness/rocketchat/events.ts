@@ -7,7 +7,15 @@ export interface EventRecord {
     roomId?: string;
     messageId?: string;
     at: Date;
+    /** Cluster mode: the instance the event fired on. */
+    instance?: number;
 }
+
+/**
+ * Cluster mode: picks the instance an event fires on (the one where the action happened) and runs the
+ * engine call there; may set `record.instance`.
+ */
+export type EventDispatcher = (record: EventRecord, call: (manager: AppManager) => Promise<unknown>) => Promise<unknown>;
 
 export interface EventError {
     event: string;
@@ -35,6 +43,9 @@ export class RcEvents extends RcConverters {
 
     protected manager?: AppManager;
 
+    /** Cluster mode: set by the cluster; events go through it instead of the attached manager. */
+    public dispatcher?: EventDispatcher;
+
     protected readonly pending = new Set<Promise<void>>();
 
     /** Called by the host once the AppManager exists. */
@@ -55,7 +66,8 @@ export class RcEvents extends RcConverters {
      */
     public fire(event: string, payload: () => unknown, meta: { roomId?: string; messageId?: string } = {}): Promise<void> {
         const manager = this.manager;
-        if (!manager) {
+        const dispatcher = this.dispatcher;
+        if (!manager && !dispatcher) {
             return Promise.resolve();
         }
         let data: unknown;
@@ -65,19 +77,22 @@ export class RcEvents extends RcConverters {
             this.eventErrors.push({ event, error });
             return Promise.resolve();
         }
-        this.events.push({ event, ...meta, at: new Date() });
-        const listenerManager = manager.getListenerManager() as unknown as Record<string, (d: unknown) => Promise<unknown>> & {
-            executeListener(i: string, d: unknown): Promise<unknown>;
+        const record: EventRecord = { event, ...meta, at: new Date() };
+        this.events.push(record);
+        const call = async (target: AppManager): Promise<unknown> => {
+            const listenerManager = target.getListenerManager() as unknown as Record<string, (d: unknown) => Promise<unknown>> & {
+                executeListener(i: string, d: unknown): Promise<unknown>;
+            };
+            const method = MESSAGE_EVENT_METHODS[event];
+            if (method) {
+                // executeListener() does not await these (fire-and-forget); the private executors do.
+                return listenerManager[method].call(listenerManager, data);
+            }
+            return listenerManager.executeListener(event, data);
         };
         const promise = (async () => {
             try {
-                const method = MESSAGE_EVENT_METHODS[event];
-                if (method) {
-                    // executeListener() does not await these (fire-and-forget); the private executors do.
-                    await listenerManager[method].call(listenerManager, data);
-                } else {
-                    await listenerManager.executeListener(event, data);
-                }
+                await (dispatcher ? dispatcher(record, call) : call(manager as AppManager));
             } catch (error) {
                 this.eventErrors.push({ event, error });
             }

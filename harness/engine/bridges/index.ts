@@ -22,7 +22,7 @@ import { EmulatedInternalBridge, EmulatedInternalFederationBridge, EmulatedListe
 import { EmulatedLivechatBridge } from './livechat';
 import { EmulatedMessageBridge } from './messages';
 import { notImplementedBridge } from './notImplemented';
-import { MemoryPersistenceBridge } from './persistence';
+import { MemoryPersistenceBridge, type PersistenceRecord } from './persistence';
 import { EmulatedRoomBridge } from './rooms';
 import { EmulatedSchedulerBridge } from './scheduler';
 import {
@@ -36,6 +36,7 @@ import { EmulatedUserBridge } from './users';
 
 export type { RegisteredEndpoint } from './api';
 export type { HttpCallRecord } from './http';
+export type { PersistenceRecord } from './persistence';
 export { workspaceKeyPair } from './internal';
 export {
     EmulatedEnvironmentalVariableBridge,
@@ -81,6 +82,26 @@ export interface BridgeSet {
     scheduler: EmulatedSchedulerBridge;
 }
 
+/** Cluster mode: what one instance's bridges share with the others, and how they run. */
+export interface SharedBridgeParts {
+    persistence?: Map<string, PersistenceRecord>;
+    /** Runs each bridge call in the instance's context (the events a bridge call causes fire on that instance). */
+    inContext?: <T>(fn: () => T) => T;
+}
+
+/** A bridge whose methods run inside `inContext` (instanceof and plain fields unchanged). */
+function contextual<T extends object>(bridge: T, inContext: <R>(fn: () => R) => R): T {
+    return new Proxy(bridge, {
+        get(target, prop) {
+            const value = Reflect.get(target, prop, target);
+            if (typeof value !== 'function') {
+                return value;
+            }
+            return (...args: unknown[]) => inContext(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+        },
+    });
+}
+
 export class EmulatedAppBridges extends AppBridges {
     public readonly b: BridgeSet;
     private readonly others: {
@@ -103,10 +124,11 @@ export class EmulatedAppBridges extends AppBridges {
         scheduler: Scheduler,
         appName: (appId: string) => { name?: string; nameSlug?: string },
         env: Record<string, string | undefined>,
+        shared: SharedBridgeParts = {},
     ) {
         super();
-        this.b = {
-            persistence: new MemoryPersistenceBridge(),
+        const b: BridgeSet = {
+            persistence: new MemoryPersistenceBridge(shared.persistence),
             user: new EmulatedUserBridge(rc),
             api: new RouterApiBridge(),
             http: new FetchHttpBridge(rc),
@@ -123,6 +145,13 @@ export class EmulatedAppBridges extends AppBridges {
             federation: new EmulatedInternalFederationBridge(),
             scheduler: new EmulatedSchedulerBridge(scheduler),
         };
+        const inContext = shared.inContext;
+        if (inContext) {
+            for (const key of Object.keys(b) as Array<keyof BridgeSet>) {
+                (b as unknown as Record<string, object>)[key] = contextual(b[key], inContext);
+            }
+        }
+        this.b = b;
         this.others = {
             command: notImplementedBridge(CommandBridge, 'CommandBridge'),
             contact: notImplementedBridge(ContactBridge, 'ContactBridge'),

@@ -3,7 +3,7 @@ import { PersistenceBridge } from '@rocket.chat/apps-engine/server/bridges';
 
 import { clone, randomId } from '../util';
 
-interface PersistenceRecord {
+export interface PersistenceRecord {
     _id: string;
     appId: string;
     associations?: Array<{ model: string; id: string }>;
@@ -25,7 +25,10 @@ function plainAssociations(associations: RocketChatAssociationRecord[] | undefin
  * a new record when nothing matches; update(id) is not implemented on the server.
  */
 export class MemoryPersistenceBridge extends PersistenceBridge {
-    public readonly records = new Map<string, PersistenceRecord>();
+    /** Cluster mode passes the one map every instance uses (the shared database). */
+    constructor(public readonly records: Map<string, PersistenceRecord> = new Map()) {
+        super();
+    }
 
     protected async purge(appId: string): Promise<void> {
         for (const [id, r] of this.records) {
