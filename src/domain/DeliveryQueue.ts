@@ -33,7 +33,13 @@ interface DrainOptions {
 
 /** Finds a room's agent messages whose event never reached the bridge (see outbound/RoomCatchUp). */
 export interface RoomCatchUp {
-    missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<OutboundDraft[]>;
+    missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<CaughtUp>;
+}
+
+/** The drafts of the missed messages, and the ids of the messages read, in the room's order. */
+export interface CaughtUp {
+    drafts: OutboundDraft[];
+    order: string[];
 }
 
 /** What one read of the contact's outbox key finds. */
@@ -246,13 +252,19 @@ export class DeliveryQueue {
                 await ctx.persis.removeByAssociation(Keys.handoffClaim(claim.nonce));
             }
         }
-        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state);
-        const items = caughtUp.length > 0 ? OutboxStore.inSendOrder(state.items.concat(caughtUp)) : state.items;
+        const roomOrder = new Map<string, number>();
+        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state, roomOrder);
+        const items = OutboxStore.inSendOrder(state.items.concat(caughtUp), roomOrder);
         await this.sendInOrder(ctx, contactUuid, items, state.logs, options, clock);
     }
 
     /** Queues the agent messages the rooms got but the bridge never heard of (app disabled, event late). */
-    private async catchUpRooms(ctx: DeliveryContext, contactUuid: string, state: OutboxState): Promise<OutboxItem[]> {
+    private async catchUpRooms(
+        ctx: DeliveryContext,
+        contactUuid: string,
+        state: OutboxState,
+        roomOrder: Map<string, number>,
+    ): Promise<OutboxItem[]> {
         if (!this.catchUp) {
             return [];
         }
@@ -275,7 +287,8 @@ export class DeliveryQueue {
                 }
             }
             try {
-                const drafts = await this.catchUp.missed(ctx, log, waiting, closedAt);
+                const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, closedAt);
+                order.forEach((messageId, position) => roomOrder.set(messageId, position));
                 if (drafts.length > 0) {
                     this.logger.info(`Outbox: ${drafts.length} call(s) for agent messages of room ${log.roomId} that no event brought`);
                     created.push(...(await this.store.create(ctx.persis, contactUuid, log.roomId, drafts)));

@@ -32,7 +32,9 @@ export class OutboxStore {
         for (const draft of drafts) {
             let seq: number;
             if (draft.at !== undefined) {
-                seq = draft.at * 1000 + Math.min(draft.source ? draft.source.part : index, 999);
+                // An agent message's parts share its time (inSendOrder orders them); other calls of the
+                // same moment (a close's) come after whatever agent message shares it.
+                seq = draft.at * 1000 + (draft.source ? 0 : 500 + Math.min(index, 499));
             } else {
                 this.lastSeq = Math.max(this.lastSeq + 1, now * 1000);
                 seq = this.lastSeq;
@@ -55,10 +57,20 @@ export class OutboxStore {
         return created;
     }
 
-    /** Send order: by `seq`, then by part (a message of 1,000 parts and more), then by id (two instances, one time). */
-    static inSendOrder(items: OutboxItem[]): OutboxItem[] {
+    /**
+     * Send order: by `seq`; for agent messages of the same millisecond, as the room shows them
+     * (`roomOrder`: message id to position, when the room was read); then by part (a message of
+     * 1,000 parts and more); then by id (two instances, one time).
+     */
+    static inSendOrder(items: OutboxItem[], roomOrder?: Map<string, number>): OutboxItem[] {
         const part = (item: OutboxItem) => (item.source ? item.source.part : 0);
-        return items.map(tagged).sort((a, b) => a.seq - b.seq || part(a) - part(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const position = (item: OutboxItem) => {
+            const found = item.source && roomOrder ? roomOrder.get(item.source.messageId) : undefined;
+            return found === undefined ? -1 : found;
+        };
+        return items
+            .map(tagged)
+            .sort((a, b) => a.seq - b.seq || position(a) - position(b) || part(a) - part(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     }
 
     /** The contact's items in send order. */

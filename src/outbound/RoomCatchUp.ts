@@ -1,6 +1,6 @@
 import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
-import type { DeliveryContext, OutboundDraft, RoomCatchUp } from '../domain/DeliveryQueue';
+import type { CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
 import { CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
 import { agentFilesOf } from './agentFiles';
@@ -24,7 +24,7 @@ function filesOfRaw(message: IMessageRaw): AgentFileRef[] {
  * before the handover (`since`), after the close, by the contact, a system message or the app's own.
  */
 export class AgentRoomCatchUp implements RoomCatchUp {
-    async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<OutboundDraft[]> {
+    async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<CaughtUp> {
         const appUser = await ctx.read.getUserReader().getAppUser();
         // Two messages written at once on two instances may be stamped a little out of order.
         const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
@@ -40,7 +40,9 @@ export class AgentRoomCatchUp implements RoomCatchUp {
                 break;
             }
         }
-        const missed = listed
+        // Oldest first, as the room shows them (two messages of the same millisecond keep the room's order).
+        const inRoomOrder = listed.reverse();
+        const missed = inRoomOrder
             .filter((message) => {
                 const at = createdAtOf(message);
                 if (at <= floor || (closedAt !== undefined && at > closedAt) || message.threadId) {
@@ -63,6 +65,6 @@ export class AgentRoomCatchUp implements RoomCatchUp {
             const files = await agentFilesOf(filesOfRaw(message), ctx.read);
             drafts.push(...roomMessageDrafts(message.id, createdAtOf(message), message.text, files, ctx.config.maxTextLength));
         }
-        return drafts;
+        return { drafts, order: inRoomOrder.map((message) => message.id) };
     }
 }
