@@ -288,7 +288,9 @@ export class DeliveryQueue {
             }
             try {
                 const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, closedAt);
-                order.forEach((messageId, position) => roomOrder.set(messageId, position));
+                order.forEach((messageId, position) => {
+                    roomOrder.set(messageId, position);
+                });
                 if (drafts.length > 0) {
                     this.logger.info(`Outbox: ${drafts.length} call(s) for agent messages of room ${log.roomId} that no event brought`);
                     created.push(...(await this.store.create(ctx.persis, contactUuid, log.roomId, drafts)));
