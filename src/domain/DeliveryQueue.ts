@@ -4,6 +4,7 @@ import { DRAIN_BUDGET_MS } from '../lib/limits';
 import type { Logger } from '../lib/log';
 import { nextDelayMs } from '../lib/retryPolicy';
 import { type AttemptResult, type DeliveryContext, DeliveryAttempts } from './deliveryAttempt';
+import { DeliveryFailures } from './DeliveryFailures';
 import { KeyedMutex } from './KeyedMutex';
 import { OutboxLeases } from './OutboxLeases';
 import type { OutboundDraft, OutboxItem } from './outboxItems';
@@ -42,6 +43,8 @@ export class DeliveryQueue {
     private readonly store: OutboxStore;
     private readonly leases: OutboxLeases;
     private readonly attempts: DeliveryAttempts;
+    /** Counts what RapidPro never got, for the admin's `/rapidpro`. */
+    private readonly failures: DeliveryFailures;
 
     constructor(
         private readonly notifier: RoomNotifier,
@@ -52,6 +55,7 @@ export class DeliveryQueue {
         this.store = new OutboxStore(now);
         this.leases = new OutboxLeases(this.store);
         this.attempts = new DeliveryAttempts(this.store, notifier, clients, logger);
+        this.failures = new DeliveryFailures(now);
     }
 
     /**
@@ -160,6 +164,7 @@ export class DeliveryQueue {
             if (result.kind === 'rejected') {
                 // 400/403/404: the agent is told in the room; the admin reads why (a token, a contact field) here.
                 this.logger.error(`Outbox: RapidPro refused a ${item.kind} call for room ${item.roomId}: ${result.reason}`);
+                await this.failures.record(ctx.read.getPersistenceReader(), ctx.persis, result.reason);
                 await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
             } else {
                 this.logger.debug(`Outbox: ${item.kind} for room ${item.roomId} delivered (attempt ${item.attempts + 1})`);
@@ -192,6 +197,7 @@ export class DeliveryQueue {
                 item.roomId,
                 `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`,
             );
+            await this.failures.record(ctx.read.getPersistenceReader(), ctx.persis, `gave up after ${attempts} attempts: ${result.reason}`);
             await this.store.remove(ctx.persis, item);
             return false;
         }

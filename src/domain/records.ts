@@ -21,6 +21,8 @@ export const RecordKind = {
     HandoffClaim: 'handoff-claim',
     VisitorTokenKey: 'visitor-token-key',
     SentEdit: 'sent-edit',
+    DeliveryFailures: 'delivery-failures',
+    RapidProProbe: 'rapidpro-probe',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -48,6 +50,11 @@ export const Keys = {
     contactOutbox: (contactUuid: string) => misc(`outbox:${contactUuid}`),
     outboxItem: (id: string) => misc(`outbox-item:${id}`),
     visitorTokenKey: () => misc('visitor-token-key'),
+    /** Every hour's count of undelivered calls (the admin's `/rapidpro`). */
+    deliveryFailures: () => misc('delivery-failures'),
+    deliveryFailureHour: (hour: number) => misc(`delivery-failures:${hour}`),
+    /** What the outbox's recovery probe last saw of RapidPro. */
+    rapidProProbe: () => misc('rapidpro-probe'),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -68,6 +75,8 @@ export const associationsOf = {
         return item.roomId ? keys.concat([Keys.room(item.roomId)]) : keys;
     },
     visitorTokenKey: () => [Keys.visitorTokenKey()],
+    deliveryFailures: (hour: number) => [Keys.deliveryFailures(), Keys.deliveryFailureHour(hour)],
+    rapidProProbe: () => [Keys.rapidProProbe()],
 } as const;
 
 type Shape = Record<string, unknown>;
