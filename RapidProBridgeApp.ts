@@ -24,6 +24,7 @@ import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import type { ISettingUpdateContext } from '@rocket.chat/apps-engine/definition/settings/ISettingUpdateContext';
 
+import { RapidProCommand } from './src/admin/RapidProCommand';
 import { BridgeServices } from './src/BridgeServices';
 import { CloseEndpoint } from './src/inbound/endpoints/CloseEndpoint';
 import { DepartmentsEndpoint } from './src/inbound/endpoints/DepartmentsEndpoint';
@@ -36,9 +37,10 @@ import { loggerOf } from './src/lib/log';
 import { AgentMessageHandler } from './src/outbound/AgentMessageHandler';
 import { DeliveryJobProcessor, OutboxSweepProcessor } from './src/outbound/DeliveryJobProcessor';
 import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandler';
+import { OutboxRecoveryProcessor } from './src/outbound/OutboxRecoveryProcessor';
 import { settingsDefinitions } from './src/settings/settingsDefinitions';
 
-/** Wiring only: settings, endpoints, jobs and the event handlers of the bridge. */
+/** Wiring only: settings, endpoints, jobs, the admin's slash command and the event handlers of the bridge. */
 export class RapidProBridgeApp
     extends App
     implements
@@ -83,7 +85,12 @@ export class RapidProBridgeApp
                 new MessageEndpoint(this, 'sendMessageToAgent', services, 'clientmessage'),
             ],
         });
-        await configuration.scheduler.registerProcessors([new DeliveryJobProcessor(services), new OutboxSweepProcessor(services)]);
+        await configuration.scheduler.registerProcessors([
+            new DeliveryJobProcessor(services),
+            new OutboxSweepProcessor(services),
+            new OutboxRecoveryProcessor(services),
+        ]);
+        await configuration.slashCommands.provideSlashCommand(new RapidProCommand(services));
     }
 
     /**
