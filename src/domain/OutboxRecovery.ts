@@ -39,7 +39,15 @@ export class OutboxRecovery {
         if (items.length === 0) {
             return { count: 0 };
         }
-        const next = items.reduce((a, b) => (b.nextAttemptAt < a.nextAttemptAt ? b : a));
+        // A contact's calls go in order: its first one says when the contact's queue is tried next.
+        const heads = new Map<string, OutboxItem>();
+        for (const item of items) {
+            const head = heads.get(item.contactUuid);
+            if (!head || item.seq < head.seq) {
+                heads.set(item.contactUuid, item);
+            }
+        }
+        const next = [...heads.values()].reduce((a, b) => (b.nextAttemptAt < a.nextAttemptAt ? b : a));
         return {
             count: items.length,
             oldestAt: Math.min(...items.map((item) => item.createdAt)),
