@@ -7,9 +7,19 @@ const integration = {
 };
 /**
  * The suites that also run with the app in Node 22 (Rocket.Chat 8.8+'s default runtime; see README
- * "Rocket.Chat versions and app runtimes"): together they reach every endpoint, event, job and media path.
+ * "Rocket.Chat versions and app runtimes"): together they reach every endpoint, event, job, slash command and media path.
  */
-const BOTH_RUNTIMES = ['handoff', 'contactMessages', 'agentMessages', 'lifecycle', 'delivery', 'realServer', 'realServerLifecycle', 'auth'];
+const BOTH_RUNTIMES = [
+    'handoff',
+    'contactMessages',
+    'agentMessages',
+    'lifecycle',
+    'delivery',
+    'realServer',
+    'realServerLifecycle',
+    'auth',
+    'adminCommand',
+];
 const integrationNode = {
     ...integration,
     displayName: 'integration-node',
