@@ -90,7 +90,13 @@ export class RapidProBridgeApp
             new OutboxSweepProcessor(services),
             new OutboxRecoveryProcessor(services),
         ]);
-        await configuration.slashCommands.provideSlashCommand(new RapidProCommand(services));
+        await configuration.slashCommands.provideSlashCommand(new RapidProCommand(services)).catch((error: unknown) => {
+            // Apps-Engine keeps a disabled app's slash commands (AppManager.disable: keepSlashcommands), so
+            // enabling it again finds /rapidpro registered already: the same command, still the app's.
+            if (!/already exists/.test(error instanceof Error ? error.message : String(error))) {
+                throw error;
+            }
+        });
     }
 
     /**

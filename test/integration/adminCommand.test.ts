@@ -136,6 +136,13 @@ describe('/rapidpro and recovery after an outage', () => {
         expect(nextDrainIn()).toBeGreaterThan(3 * MINUTE); // the backoff's own retry had not come yet
     });
 
+    it('still answers after the admin disables and enables the app again', async () => {
+        await rig.host.disableApp();
+        await rig.host.enableApp();
+        expect(await rig.host.appStatus()).toBe('manually_enabled');
+        expect(await command('admin', channelId, '/rapidpro')).toContain('Configured: yes');
+    });
+
     it('keeps the backoff of a call that fails while RapidPro itself answers (no retry every 30 s)', async () => {
         const { contact, roomId } = await rig.openChat();
         rig.sim.failNext(30, { status: 503, path: 'messages.json' });
