@@ -48,6 +48,14 @@ try {
     // no link (another platform, or already removed)
 }
 
+// The bundle takes the runtime's npm imports from the Deno cache that precache-deno.js fills; without a
+// Deno for this platform there is none, and the rig cannot run here anyway (precache-deno.js said why).
+const deno = require('./platform.js').deno();
+if (!deno.binary) {
+    console.warn(`[build-node-runtime] skipped: ${deno.reason}`);
+    process.exit(0);
+}
+
 const runtimeDir = path.join(engineDir, 'deno-runtime');
 const npmCache = path.join(engineDir, '.deno-cache', 'npm', 'registry.npmjs.org');
 const shimDir = path.join(__dirname, 'node-runtime');
