@@ -24,6 +24,7 @@ import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 import type { ISettingUpdateContext } from '@rocket.chat/apps-engine/definition/settings/ISettingUpdateContext';
 
+import { RapidProCommand } from './src/admin/RapidProCommand';
 import { BridgeServices } from './src/BridgeServices';
 import { CloseEndpoint } from './src/inbound/endpoints/CloseEndpoint';
 import { DepartmentsEndpoint } from './src/inbound/endpoints/DepartmentsEndpoint';
@@ -36,9 +37,10 @@ import { loggerOf } from './src/lib/log';
 import { AgentMessageHandler } from './src/outbound/AgentMessageHandler';
 import { DeliveryJobProcessor, OutboxSweepProcessor, ReachWatchProcessor } from './src/outbound/DeliveryJobProcessor';
 import { LivechatLifecycleHandler } from './src/outbound/LivechatLifecycleHandler';
+import { OutboxRecoveryProcessor } from './src/outbound/OutboxRecoveryProcessor';
 import { settingsDefinitions } from './src/settings/settingsDefinitions';
 
-/** Wiring only: settings, endpoints, jobs and the event handlers of the bridge. */
+/** Wiring only: settings, endpoints, jobs, the admin's slash command and the event handlers of the bridge. */
 export class RapidProBridgeApp
     extends App
     implements
@@ -87,7 +89,15 @@ export class RapidProBridgeApp
             new DeliveryJobProcessor(services),
             new OutboxSweepProcessor(services),
             new ReachWatchProcessor(services),
+            new OutboxRecoveryProcessor(services),
         ]);
+        await configuration.slashCommands.provideSlashCommand(new RapidProCommand(services)).catch((error: unknown) => {
+            // Apps-Engine keeps a disabled app's slash commands (AppManager.disable: keepSlashcommands), so
+            // enabling it again finds /rapidpro registered already: the same command, still the app's.
+            if (!/already exists/.test(error instanceof Error ? error.message : String(error))) {
+                throw error;
+            }
+        });
     }
 
     /**

@@ -411,7 +411,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 cores: os.cpus().length,
                 node: process.version,
                 apps_engine: require('@rocket.chat/apps-engine/package.json').version,
-                deno: require('@deno/linux-x64-glibc/package.json').version,
+                deno: require('../harness/setup/platform.js').deno().version,
                 platform: `${os.type()} ${os.release()} ${os.arch()}`,
                 total_mem_mb: Math.round(os.totalmem() / 1048576),
                 loadavg_before: loadBefore.map((x) => round(x, 2)),

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { AppStatus } from '@rocket.chat/apps-engine/definition/AppStatus';
 import type { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
+import { SlashCommandContext } from '@rocket.chat/apps-engine/definition/slashcommands';
 import { AppManager } from '@rocket.chat/apps-engine/server/AppManager';
 import type { ILoggerStorageEntry } from '@rocket.chat/apps-engine/server/logging';
 import type { ProxiedApp } from '@rocket.chat/apps-engine/server/ProxiedApp';
@@ -225,6 +226,36 @@ export class EngineHost {
         }
         const auth = `rc_uid=${this.admin._id}&rc_token=${this.adminToken}`;
         return `${this.front.baseUrl}/file-upload/${upload._id}/${encodeURIComponent(upload.name)}?${auth}`;
+    }
+
+    // ------------------------------------------------------------------ slash commands
+
+    /**
+     * A user types `/command args` in a room. Follows apps/meteor/app/apps/server/bridges/commands.ts
+     * (_appCommandExecutor): user and room converted for the app, the arguments split on blanks (quotes
+     * not parsed), the engine's AppSlashCommandManager.executeCommand. Resolves after the app's executor
+     * and the events it caused; what the app told the user privately is in `host.rc.ephemeralFor(username)`.
+     */
+    public async executeSlashCommand(username: string, roomId: string, text: string): Promise<void> {
+        const [name, ...args] = text.trim().replace(/^\//, '').split(/\s+/);
+        const registered = this.bridges.command.commands.get(name.toLowerCase());
+        if (!registered) {
+            throw new Error(
+                `No slash command /${name} is registered (registered: ${[...this.bridges.command.commands.keys()].join(', ')})`,
+            );
+        }
+        if (registered.permission) {
+            // slashCommands.run checks hasPermission(user, command.permission, rid): no permission table here.
+            throw new Error(`/${name} declares the permission "${registered.permission}": not emulated`);
+        }
+        const user = this.rc.toAppUser(this.rc.userByUsername(username));
+        const room = this.rc.toAppRoom(this.rc.roomsById.get(roomId));
+        if (!user || !room) {
+            throw new Error(`unknown user ${username} or room ${roomId}`);
+        }
+        const context = new SlashCommandContext(Object.freeze(user), Object.freeze(room), Object.freeze(args.filter(Boolean)) as string[]);
+        await this.manager.getCommandManager().executeCommand(name, context);
+        await this.rc.idle();
     }
 
     // ------------------------------------------------------------------ settings

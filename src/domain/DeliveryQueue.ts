@@ -7,6 +7,7 @@ import { type ContactClaim, ContactClaims, isOnlyLiveClaim } from './ContactClai
 import { type AttemptResult, type DeliveryContext, DeliveryAttempts } from './deliveryAttempt';
 import { type ForwardLog, ForwardLogs, isForwardLog, newForwardLog, partKey, withSentPart } from './ForwardLog';
 import { isHeld } from './HeldReplies';
+import { DeliveryFailures } from './DeliveryFailures';
 import { KeyedMutex } from './KeyedMutex';
 import type { OutboundDraft, OutboxItem } from './outboxItems';
 import { isOutboxItem, OutboxStore } from './OutboxStore';
@@ -73,6 +74,8 @@ export class DeliveryQueue {
     private catchUp?: RoomCatchUp;
     /** When each contact's drain last finished a call (see DeliveryJobProcessor). */
     private readonly progress = new Map<string, number>();
+    /** Counts what RapidPro never got, for the admin's `/rapidpro`. */
+    private readonly failures: DeliveryFailures;
 
     constructor(
         private readonly notifier: RoomNotifier,
@@ -83,6 +86,7 @@ export class DeliveryQueue {
         this.store = new OutboxStore(now);
         this.attempts = new DeliveryAttempts(this.store, notifier, clients, logger);
         this.takeover = new TakeoverCheck(this.store, clients, logger);
+        this.failures = new DeliveryFailures(now);
     }
 
     /** When the contact's drain on this instance last finished a call; 0 if none ran. */
@@ -351,6 +355,7 @@ export class DeliveryQueue {
             if (result.kind === 'rejected') {
                 // 400/403/404: the agent is told in the room; the admin reads why (a token, a contact field) here.
                 this.logger.error(`Outbox: RapidPro refused a ${item.kind} call for room ${item.roomId}: ${result.reason}`);
+                await this.failures.record(ctx.read.getPersistenceReader(), ctx.persis, result.reason);
                 await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
             } else {
                 this.logger.debug(`Outbox: ${item.kind} for room ${item.roomId} delivered (attempt ${item.attempts + 1})`);
@@ -405,6 +410,7 @@ export class DeliveryQueue {
                 item.roomId,
                 `Could not deliver to the contact after ${attempts} attempts (${result.reason}); gave up: ${item.summary}`,
             );
+            await this.failures.record(ctx.read.getPersistenceReader(), ctx.persis, `gave up after ${attempts} attempts: ${result.reason}`);
             await this.store.remove(ctx.persis, item);
             return false;
         }

@@ -28,6 +28,8 @@ export const RecordKind = {
     FailureWatch: 'failure-watch',
     /** An agent reply not sent because the contact's customer-care window had closed. */
     HeldReply: 'held-reply',
+    DeliveryFailures: 'delivery-failures',
+    RapidProProbe: 'rapidpro-probe',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -66,6 +68,11 @@ export const Keys = {
     heldReplies: () => misc('held-replies'),
     contactHeld: (contactUuid: string) => misc(`held:${contactUuid}`),
     heldReply: (id: string) => misc(`held-reply:${id}`),
+    /** Every hour's count of undelivered calls (the admin's `/rapidpro`). */
+    deliveryFailures: () => misc('delivery-failures'),
+    deliveryFailureHour: (hour: number) => misc(`delivery-failures:${hour}`),
+    /** What the outbox's recovery probe last saw of RapidPro. */
+    rapidProProbe: () => misc('rapidpro-probe'),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -102,6 +109,8 @@ export const associationsOf = {
         Keys.contactOutbox(held.contactUuid),
         Keys.heldReply(held.id),
     ],
+    deliveryFailures: (hour: number) => [Keys.deliveryFailures(), Keys.deliveryFailureHour(hour)],
+    rapidProProbe: () => [Keys.rapidProProbe()],
 } as const;
 
 type Shape = Record<string, unknown>;

@@ -25,7 +25,7 @@ describe('app.json permissions: no more, no less', () => {
         await files?.close();
     });
 
-    /** Every feature once: handoff with fields and history, messages both ways with files, edit, transfer, close. */
+    /** Every feature once: handoff with fields and history, /rapidpro, messages both ways with files, edit, transfer, close. */
     async function wholeConversation(rig: BridgeRig): Promise<void> {
         const contact = rig.newContact();
         rig.sim.seedMessages(contact.uuid, [{ direction: 'in', text: 'hello bot' }]);
@@ -38,6 +38,7 @@ describe('app.json permissions: no more, no less', () => {
         await rig.call('departments');
         await rig.call('health');
         await rig.call(`status?contact=${contact.uuid}`);
+        await rig.host.executeSlashCommand('admin', rig.host.rc.createChannel('general', ['admin'])._id, '/rapidpro');
         if (roomId) {
             await rig.host.rc.takeRoom(roomId, 'alice');
             const sent = await rig.host.rc.agentSendMessage(roomId, 'alice', 'hello :smile:');

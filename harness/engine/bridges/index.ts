@@ -1,7 +1,6 @@
 import {
     AppBridges,
     CloudWorkspaceBridge,
-    CommandBridge,
     ContactBridge,
     EmailBridge,
     ExperimentalBridge,
@@ -17,6 +16,7 @@ import { ThreadBridge } from '@rocket.chat/apps-engine/server/bridges/ThreadBrid
 import type { RocketChat } from '../../rocketchat/RocketChat';
 import type { Scheduler } from '../clock';
 import { RouterApiBridge } from './api';
+import { EmulatedCommandBridge } from './commands';
 import { FetchHttpBridge } from './http';
 import { EmulatedInternalBridge, EmulatedInternalFederationBridge, EmulatedListenerBridge, workspaceKeyPair } from './internal';
 import { EmulatedLivechatBridge } from './livechat';
@@ -35,10 +35,12 @@ import { EmulatedUploadBridge } from './uploads';
 import { EmulatedUserBridge } from './users';
 
 export type { RegisteredEndpoint } from './api';
+export type { RegisteredCommand } from './commands';
 export type { HttpCallRecord } from './http';
 export type { PersistenceRecord } from './persistence';
 export { workspaceKeyPair } from './internal';
 export {
+    EmulatedCommandBridge,
     EmulatedEnvironmentalVariableBridge,
     EmulatedInternalBridge,
     EmulatedInternalFederationBridge,
@@ -60,7 +62,7 @@ export {
 /**
  * The bridges the engine calls into, one file per group: persistence, users, api, http, messages,
  * rooms, livechat, uploads, settings (server settings, environment, app details, activation),
- * internal (listener, internal, federation), scheduler; the rest throw a named "not implemented".
+ * internal (listener, internal, federation), scheduler, slash commands; the rest throw a named "not implemented".
  */
 
 export interface BridgeSet {
@@ -80,6 +82,7 @@ export interface BridgeSet {
     internal: EmulatedInternalBridge;
     federation: EmulatedInternalFederationBridge;
     scheduler: EmulatedSchedulerBridge;
+    command: EmulatedCommandBridge;
 }
 
 /** Cluster mode: what one instance's bridges share with the others, and how they run. */
@@ -105,7 +108,6 @@ function contextual<T extends object>(bridge: T, inContext: <R>(fn: () => R) => 
 export class EmulatedAppBridges extends AppBridges {
     public readonly b: BridgeSet;
     private readonly others: {
-        command: CommandBridge;
         contact: ContactBridge;
         email: EmailBridge;
         ui: UiInteractionBridge;
@@ -144,6 +146,7 @@ export class EmulatedAppBridges extends AppBridges {
             internal: new EmulatedInternalBridge(rc, workspaceKeyPair().publicKey),
             federation: new EmulatedInternalFederationBridge(),
             scheduler: new EmulatedSchedulerBridge(scheduler),
+            command: new EmulatedCommandBridge(),
         };
         const inContext = shared.inContext;
         if (inContext) {
@@ -153,7 +156,6 @@ export class EmulatedAppBridges extends AppBridges {
         }
         this.b = b;
         this.others = {
-            command: notImplementedBridge(CommandBridge, 'CommandBridge'),
             contact: notImplementedBridge(ContactBridge, 'ContactBridge'),
             email: notImplementedBridge(EmailBridge, 'EmailBridge'),
             ui: notImplementedBridge(UiInteractionBridge, 'UiInteractionBridge'),
@@ -169,7 +171,7 @@ export class EmulatedAppBridges extends AppBridges {
     }
 
     public getCommandBridge() {
-        return this.others.command;
+        return this.b.command;
     }
     public getContactBridge() {
         return this.others.contact;

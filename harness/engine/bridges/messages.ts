@@ -1,4 +1,5 @@
 import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
+import type { IUser } from '@rocket.chat/apps-engine/definition/users';
 import { MessageBridge } from '@rocket.chat/apps-engine/server/bridges';
 import type { ITypingDescriptor } from '@rocket.chat/apps-engine/server/bridges/MessageBridge';
 
@@ -44,8 +45,11 @@ export class EmulatedMessageBridge extends MessageBridge {
         this.rc.updateMessage({ ...partial, _id: message.id! }, editor);
     }
 
-    protected async notifyUser(): Promise<void> {
-        // ephemeral message to one user: nothing to store
+    protected async notifyUser(user: IUser, message: IMessage): Promise<void> {
+        // bridges/messages.ts notifyUser: convertAppMessage (throws without a known room), then
+        // 'notify.ephemeralMessage' to that one user; kept here so tests read what the user saw.
+        const converted = this.rc.fromAppMessage(message);
+        this.rc.ephemeral.push({ userId: user.id, rid: converted.rid!, msg: converted.msg ?? '', from: converted.u?.username });
     }
 
     protected async notifyRoom(): Promise<void> {

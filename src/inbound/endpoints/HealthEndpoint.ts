@@ -1,6 +1,6 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 
-import { HEALTH_TIMEOUT_MS } from '../../lib/limits';
+import { rapidProState } from '../../domain/rapidProState';
 import { BridgeEndpoint, type EndpointContext } from '../BridgeEndpoint';
 import { errorResponse, okResponse } from '../responses';
 
@@ -12,7 +12,7 @@ import { errorResponse, okResponse } from '../responses';
 export class HealthEndpoint extends BridgeEndpoint {
     protected async handleGet(ctx: EndpointContext): Promise<IApiResponse> {
         const strict = /^(1|true|yes)$/i.test(String(ctx.request.query?.strict || ''));
-        const rapidpro = await this.rapidProState(ctx);
+        const rapidpro = await rapidProState(ctx.services.rapidPro, ctx.http, ctx.config);
         const version = ctx.services.appVersion();
         if (strict && rapidpro !== 'ok') {
             return errorResponse('degraded', `RapidPro is ${rapidpro.replace('_', ' ')}: replies to contacts wait in the outbox.`, {
@@ -21,17 +21,5 @@ export class HealthEndpoint extends BridgeEndpoint {
             });
         }
         return okResponse({ status: 'ok', rapidpro, version });
-    }
-
-    private async rapidProState(ctx: EndpointContext): Promise<'ok' | 'unauthorized' | 'unreachable' | 'not_configured'> {
-        const client = ctx.services.rapidPro.clientFor(ctx.http, ctx.config, { timeoutCapMs: HEALTH_TIMEOUT_MS });
-        if (!client) {
-            return 'not_configured';
-        }
-        const outcome = await client.checkWorkspace();
-        if (outcome.kind === 'ok') {
-            return 'ok';
-        }
-        return outcome.kind === 'rejected' && (outcome.status === 401 || outcome.status === 403) ? 'unauthorized' : 'unreachable';
     }
 }
