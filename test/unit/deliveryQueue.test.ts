@@ -2,7 +2,8 @@
  * The outbox without the engine: DeliveryQueue objects (one per "instance") on one in-memory
  * persistence with the real server's semantics, RapidPro behind a scripted IHttp, a hand-moved clock.
  */
-import { DeliveryQueue, type OutboundDraft } from '../../src/domain/DeliveryQueue';
+import { DeliveryQueue, type OutboundDraft, type RoomCatchUp } from '../../src/domain/DeliveryQueue';
+import { type ForwardLog, ForwardLogs, newForwardLog } from '../../src/domain/ForwardLog';
 import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
 import { associationsOf, Keys, RecordKind } from '../../src/domain/records';
 import { CLAIM_TTL_MS } from '../../src/lib/limits';
@@ -243,6 +244,83 @@ describe('DeliveryQueue', () => {
             RecordKind.OutboxItem,
             RecordKind.OutboxItem,
         ]);
+    });
+
+    describe('agent messages across instances (forward log, close marker, catch-up)', () => {
+        const reply = (messageId: string, at: number, text: string): OutboundDraft => ({
+            kind: 'message',
+            text,
+            at,
+            source: { messageId, part: 0, parts: 1 },
+            summary: `the message "${text}"`,
+        });
+        const logOf = (t: ReturnType<typeof setup>) =>
+            t.persistence.dataWith(Keys.forwardLog(ROOM).getID())[0] as unknown as ForwardLog | undefined;
+
+        it('sends a part once when the event and the catch-up both queued it, and writes it down', async () => {
+            const t = setup();
+            await ForwardLogs.create(t.persistence, newForwardLog(CONTACT, ROOM, t.clock.value - 60000));
+            const queue = t.instance();
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('m1', t.clock.value - 10, 'hello')], { sendNow: false });
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('m1', t.clock.value - 10, 'hello')], { sendNow: false });
+            await queue.drain(t.ctx(), CONTACT);
+            expect(t.rapidPro.texts()).toEqual(['hello']);
+            expect(t.outbox()).toEqual([]);
+            expect(logOf(t)?.sent).toEqual(['m1#0']);
+            // A copy written even later (a slow event on another instance) is dropped too.
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('m1', t.clock.value - 10, 'hello')]);
+            expect(t.rapidPro.texts()).toEqual(['hello']);
+        });
+
+        it("orders by when things happened: a reply whose event came late still goes before the room's close", async () => {
+            const t = setup();
+            await ForwardLogs.create(t.persistence, newForwardLog(CONTACT, ROOM, t.clock.value - 60000));
+            const queue = t.instance();
+            const closedAt = t.clock.value - 100;
+            const close: OutboundDraft[] = [
+                { kind: 'room_closed', closedAt, at: closedAt, summary: 'the end of the chat' },
+                { kind: 'message', text: 'Chat closed.', at: closedAt, summary: 'the closed notice' },
+            ];
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, close, { sendNow: false });
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('m9', closedAt - 1, 'last words')], { sendNow: false });
+            await queue.drain(t.ctx(), CONTACT);
+            expect(t.rapidPro.texts()).toEqual(['last words', 'Chat closed.']);
+            expect(logOf(t)).toMatchObject({ closedAt, sent: ['m9#0'] }); // kept as a tombstone
+        });
+
+        it('never sends a reply that was given up (forgo), and writes it down so no catch-up sends it', async () => {
+            const t = setup();
+            await ForwardLogs.create(t.persistence, newForwardLog(CONTACT, ROOM, t.clock.value - 60000));
+            await t
+                .instance()
+                .enqueue(t.ctx(), CONTACT, ROOM, [
+                    { kind: 'forgo', at: t.clock.value - 5, source: { messageId: 'held', part: 0, parts: 1 }, summary: 'held' },
+                ]);
+            expect(t.rapidPro.requests).toEqual([]);
+            expect(logOf(t)?.sent).toEqual(['held#0']);
+            expect(t.outbox()).toEqual([]);
+        });
+
+        it('queues the messages the catch-up found first, in the room order, then what came after them', async () => {
+            const t = setup();
+            await ForwardLogs.create(t.persistence, newForwardLog(CONTACT, ROOM, t.clock.value - 60000));
+            const queue = t.instance();
+            const now = t.clock.value;
+            const seen: Array<Set<string>> = [];
+            const catchUp: RoomCatchUp = {
+                missed: async (_ctx, _log, waiting) => {
+                    seen.push(new Set(waiting));
+                    // Two messages of the same millisecond: the room's order decides.
+                    return waiting.has('late')
+                        ? { drafts: [reply('b', now - 50, 'second'), reply('a', now - 50, 'first')], order: ['a', 'b', 'late'] }
+                        : { drafts: [], order: [] };
+                },
+            };
+            queue.useCatchUp(catchUp);
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('late', now - 10, 'third')]);
+            expect(t.rapidPro.texts()).toEqual(['first', 'second', 'third']);
+            expect(seen[0].has('late')).toBe(true); // what already waits is never caught up again
+        });
     });
 });
 
