@@ -28,7 +28,7 @@ export const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
 
 /**
  * A drain starts no new outbox item after this much time, so the last attempt (a file: upload then
- * message, each at most MAX_REQUEST_TIMEOUT_MS) still ends inside the 30 s call and the lease.
+ * message, each at most MAX_REQUEST_TIMEOUT_MS) still ends inside the 30 s call and the claim (CLAIM_TTL_MS).
  */
 export const DRAIN_BUDGET_MS = 5000;
 /** A drain job leaves its drain to finish alone once no call ended for this long (see DeliveryJobProcessor). */

@@ -24,8 +24,15 @@ function filesOfRaw(message: IMessageRaw): AgentFileRef[] {
  * before the handover (`since`), after the close, by the contact, a system message or the app's own.
  */
 export class AgentRoomCatchUp implements RoomCatchUp {
+    /** The app's own user never changes while the app runs: read once. */
+    private appUserId?: string;
+
     async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<CaughtUp> {
-        const appUser = await ctx.read.getUserReader().getAppUser();
+        if (this.appUserId === undefined) {
+            const appUser = await ctx.read.getUserReader().getAppUser();
+            this.appUserId = appUser ? appUser.id : '';
+        }
+        const appUserId = this.appUserId;
         // Two messages written at once on two instances may be stamped a little out of order.
         const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
         const listed: IMessageRaw[] = [];
@@ -54,7 +61,7 @@ export class AgentRoomCatchUp implements RoomCatchUp {
                 const raw = message as IMessageRaw & { type?: string; token?: string };
                 const sender = message.sender as { _id?: string; id?: string } | undefined;
                 const senderId = sender ? sender._id || sender.id : undefined;
-                if (raw.type || raw.token || !senderId || senderId === log.visitorId || (appUser && senderId === appUser.id)) {
+                if (raw.type || raw.token || !senderId || senderId === log.visitorId || senderId === appUserId) {
                     return false; // system, the contact's, or the bridge's own
                 }
                 return !!(message.text?.trim() || filesOfRaw(message).length > 0);
