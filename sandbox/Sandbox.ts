@@ -73,6 +73,15 @@ export interface RoomView {
     /** username of the agent who closed it, or 'contact' */
     closedBy: string | null;
     messages: MessageView[];
+    /** The contact's customer-care window as the sandbox set it, and what the app holds for this room. */
+    window: {
+        /** When the app last saw the contact write (its hold decision reads this), ISO. */
+        lastInboundAt: string | null;
+        /** RapidPro's side: messages to the contact turn `failed` (the page's "close the window"). */
+        rapidproClosed: boolean;
+        /** Agent replies the app holds for this room (record `held-reply`), oldest first. */
+        held: string[];
+    };
 }
 
 export interface SandboxState {
@@ -99,7 +108,11 @@ export interface SandboxState {
             body: unknown;
             response: unknown;
             fault: string | null;
+            /** A message this request created (messages.json, or a broadcast's): its uuid and status now. */
+            message: { uuid: string; status: string } | null;
         }>;
+        /** Messages the simulator will accept and then mark `failed` ("fail the next message"). */
+        failNextMessages: number;
         sentCount: number;
         contacts: Array<{
             uuid: string;
@@ -120,6 +133,8 @@ export interface SandboxState {
         items: Array<{ kind: string; summary: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }>;
     };
     jobs: { failed: number; errors: string[] };
+    /** The harness clock (it drives the app's scheduled jobs): how far it was moved ahead, and the watcher's next run. */
+    clock: { offsetMs: number; watcherNextRunAt: string | null };
     eventErrors: string[];
 }
 
@@ -131,6 +146,8 @@ type RequestHandler = (
 ) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }>;
 
 const MAX_CALLS = 200;
+/** The app's failure watcher: a recurring job named `<processor id>_<app id>` (REACH_WATCH_PROCESSOR_ID in src/outbound). */
+const REACH_WATCH_JOB = 'rapidpro-reach-watch';
 const MAX_REQUESTS = 200;
 /** Bodies larger than this get no curl command (an upload would not paste into a terminal anyway). */
 const MAX_CURL_BODY = 64 * 1024;
@@ -176,6 +193,10 @@ export class Sandbox {
     private readonly knownContacts = new Map<string, { name: string | null; urn: string | null }>();
     /** room id -> contact uuid, learnt from the app's answers (handoff answers carry room_id) */
     private readonly roomContacts = new Map<string, string>();
+    /** Contacts whose window the page closed: RapidPro fails messages to them until they write again. */
+    private readonly closedWindows = new Set<string>();
+    /** How far the page moved each closed contact's last message back (to undo it on "open"). */
+    private readonly agedBy = new Map<string, number>();
     private callSeq = 0;
 
     private constructor(
@@ -460,6 +481,8 @@ export class Sandbox {
     /** The contact writes (the body a flow's "Call Webhook" sends after a "Wait for response"). */
     public async contactMessage(input: { uuid: string; text?: string; samples?: string[] }): Promise<ContactCallResult> {
         const contact = this.contact(input.uuid);
+        // Writing opens the contact's window again, on WhatsApp's side too (the app learns it from this call).
+        this.openWindow(contact.uuid, false);
         const attachments = (input.samples ?? []).map((name) => {
             const type = name.endsWith('.png') ? 'image/png' : 'text/plain';
             return `${type}:${this.samplesBaseUrl}/samples/${encodeURIComponent(name)}`;
@@ -490,6 +513,66 @@ export class Sandbox {
         this.sim.setDown(down);
     }
 
+    /**
+     * The page's "close the contact's window": both sides at once, as after a day of silence. The
+     * contact's last message moves `hours` back in the app's records (its hold decision reads that:
+     * replies are held) and RapidPro's side closes (whatever still goes out turns `failed`).
+     */
+    public closeWindow(uuid: string, hours = 25): { aged: number; hours: number } {
+        const aged = this.ageContact(uuid, hours);
+        this.sim.closeWindow(uuid, this.contact(uuid).urn);
+        this.closedWindows.add(uuid);
+        this.agedBy.set(uuid, (this.agedBy.get(uuid) ?? 0) + hours);
+        return { aged, hours };
+    }
+
+    /**
+     * "Open it": undoes closeWindow (RapidPro delivers again; with `undoAge` the contact's last
+     * message moves back to when it was). Replies already held stay held: only the contact writing
+     * releases them, as in production.
+     */
+    public openWindow(uuid: string, undoAge = true): void {
+        this.sim.openWindow(uuid);
+        this.closedWindows.delete(uuid);
+        const hours = this.agedBy.get(uuid);
+        this.agedBy.delete(uuid);
+        if (undoAge && hours) {
+            this.ageContact(uuid, -hours);
+        }
+    }
+
+    /** Moves the contact's last message `hours` back in the app's conversation records (never into the future). */
+    private ageContact(uuid: string, hours: number): number {
+        const conversations = this.host
+            .persistence()
+            .map((record) => record.data as { record?: string; contactUuid?: string; lastInboundAt?: number })
+            .filter((data) => data.record === 'conversation' && data.contactUuid === uuid);
+        for (const data of conversations) {
+            data.lastInboundAt = Math.min(Date.now(), (data.lastInboundAt || Date.now()) - hours * 3600 * 1000);
+        }
+        return conversations.length;
+    }
+
+    /** The next message sent to any contact is accepted by RapidPro (201), then marked `failed`. */
+    public failNextMessage(): void {
+        this.sim.failNextMessages(1);
+    }
+
+    private watcherJob(): { nextRunAt: Date | null } | undefined {
+        return this.host.scheduler.pendingJobs().find((job) => job.name.split('_')[0] === REACH_WATCH_JOB);
+    }
+
+    /**
+     * Runs the failure watcher the honest way: it is a recurring job (every 10 minutes), so the
+     * harness clock moves to its next run, which runs it and anything else due by then (retries).
+     */
+    public async runWatcher(): Promise<{ advancedMs: number; ran: string[] }> {
+        const next = this.watcherJob()?.nextRunAt;
+        const gap = next ? Math.max(0, next.getTime() - this.host.clock.now().getTime()) : 10 * 60 * 1000;
+        const runs = await this.host.clock.advance(gap);
+        return { advancedMs: gap, ran: runs.map((run) => `${run.name.split('_')[0]}${run.ok ? '' : ` (failed: ${run.error})`}`) };
+    }
+
     public failNextRapidProCall(status: number): void {
         this.sim.failNext(1, status === 429 ? { status, retryAfter: 5 } : { status });
     }
@@ -512,8 +595,10 @@ export class Sandbox {
                 const uuid = uuidOf(body);
                 if (body.open === true) {
                     this.sim.openWindow(uuid);
+                    this.closedWindows.delete(uuid);
                 } else {
                     this.sim.closeWindow(uuid, this.contact(uuid).urn);
+                    this.closedWindows.add(uuid);
                 }
                 return { uuid, windowOpen: body.open === true };
             },
@@ -524,23 +609,31 @@ export class Sandbox {
                     }
                     return { failed: body.uuid };
                 }
-                this.sim.failNextMessages(1);
+                this.failNextMessage();
                 return { failNext: 1 };
             },
+            'contact/window': (body) => {
+                const uuid = uuidOf(body);
+                if (body.open === true) {
+                    this.openWindow(uuid);
+                    return { uuid, windowOpen: true };
+                }
+                return { uuid, windowOpen: false, ...this.closeWindow(uuid, typeof body.hours === 'number' ? body.hours : 25) };
+            },
+            'clock/watcher': () => this.runWatcher(),
             'contact/age': (body) => {
                 // The app's hold decision reads when the contact last wrote: move it back in time.
                 const uuid = uuidOf(body);
                 const hours = typeof body.hours === 'number' ? body.hours : 25;
-                const conversations = this.host
-                    .persistence()
-                    .map((record) => record.data as { record?: string; contactUuid?: string; lastInboundAt?: number })
-                    .filter((data) => data.record === 'conversation' && data.contactUuid === uuid);
-                for (const data of conversations) {
-                    data.lastInboundAt = (data.lastInboundAt || Date.now()) - hours * 3600 * 1000;
-                }
-                return { aged: conversations.length, hours };
+                return { aged: this.ageContact(uuid, hours), hours };
             },
         };
+    }
+
+    /** How many "fail the next message" still wait: the simulator's own counter (not in its interface). */
+    private pendingFailNext(): number {
+        const count = (this.sim as unknown as { failNextCount?: unknown }).failNextCount;
+        return typeof count === 'number' ? count : 0;
     }
 
     // ------------------------------------------------------------------ state for the page
@@ -666,13 +759,67 @@ export class Sandbox {
             closer: room.closer ?? null,
             closedBy: room.closer === 'visitor' ? 'contact' : (room.closedBy?.username ?? null),
             messages: rc.messagesOf(room._id).map((m) => this.messageView(m)),
+            window: this.windowView(room._id, uuidsByRoom.get(room._id) ?? null),
         };
+    }
+
+    private windowView(roomId: string, contactUuid: string | null): RoomView['window'] {
+        let lastInboundAt: number | null = null;
+        const held: Array<{ seq: number; text: string }> = [];
+        for (const record of this.host.persistence()) {
+            const data = record.data as {
+                record?: string;
+                roomId?: string;
+                contactUuid?: string;
+                lastInboundAt?: number;
+                seq?: number;
+                text?: string;
+            };
+            if (data.record === 'conversation' && data.roomId === roomId && typeof data.lastInboundAt === 'number') {
+                lastInboundAt = data.lastInboundAt;
+            } else if (data.record === 'held-reply' && data.roomId === roomId) {
+                held.push({ seq: data.seq ?? 0, text: data.text ?? '' });
+            }
+        }
+        return {
+            lastInboundAt: lastInboundAt === null ? null : new Date(lastInboundAt).toISOString(),
+            rapidproClosed: contactUuid !== null && this.closedWindows.has(contactUuid),
+            held: held.sort((a, b) => a.seq - b.seq).map((h) => h.text),
+        };
+    }
+
+    /** The message a request to RapidPro created, by the uuid (messages.json) or broadcast id it answered. */
+    private messageOf(
+        path: string,
+        response: unknown,
+        messages: Map<string, { uuid: string; status: string }>,
+    ): { uuid: string; status: string } | null {
+        const answer = response as { uuid?: unknown; id?: unknown } | null;
+        if (!answer || typeof answer !== 'object') {
+            return null;
+        }
+        if (/messages\.json/.test(path) && typeof answer.uuid === 'string') {
+            return messages.get(answer.uuid) ?? null;
+        }
+        if (/broadcasts\.json/.test(path) && typeof answer.id === 'number') {
+            return messages.get(`broadcast:${answer.id}`) ?? null;
+        }
+        return null;
     }
 
     public state(): SandboxState {
         const { host, sim } = this;
         const rc = host.rc;
         const uuidsByRoom = this.contactUuidsByRoom();
+        const outgoing = new Map<string, { uuid: string; status: string }>();
+        for (const m of sim.messages) {
+            if (m.direction === 'out') {
+                outgoing.set(m.uuid, { uuid: m.uuid, status: m.status });
+                if (m.broadcast !== null) {
+                    outgoing.set(`broadcast:${m.broadcast}`, { uuid: m.uuid, status: m.status });
+                }
+            }
+        }
         const rooms = rc.rooms
             .filter((r) => r.t === 'l')
             .sort((a, b) => b.ts.getTime() - a.ts.getTime())
@@ -734,7 +881,9 @@ export class Sandbox {
                         body: r.body,
                         response: r.responseBody,
                         fault: r.fault,
+                        message: r.method === 'POST' ? this.messageOf(r.path, r.responseBody, outgoing) : null,
                     })),
+                failNextMessages: this.pendingFailNext(),
                 sentCount: sim.sent.length,
                 contacts: [...sim.contacts.values()].map((c) => ({
                     uuid: c.uuid,
@@ -763,6 +912,10 @@ export class Sandbox {
             jobs: {
                 failed: host.scheduler.failedJobs().length,
                 errors: host.scheduler.errors.slice(-5),
+            },
+            clock: {
+                offsetMs: host.clock.offset,
+                watcherNextRunAt: this.watcherJob()?.nextRunAt?.toISOString() ?? null,
             },
             eventErrors: rc.eventErrors.slice(-5).map((e) => `${e.event}: ${errorText(e.error)}`),
         };

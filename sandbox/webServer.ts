@@ -14,7 +14,9 @@ import { type SampleFile, sampleFiles } from './samples';
  *   GET  /sandbox/state          everything the page shows (SandboxState)
  *   POST /sandbox/agent/<action> take | reply | file | edit | transfer | close | online
  *   POST /sandbox/contact/<call> handoff | message | close | transfer | status (HTTP calls to the app's endpoints)
- *   POST /sandbox/rapidpro/<x>   down | fail (simulator faults)
+ *   POST /sandbox/rapidpro/<x>   down | fail | window | fail-message (simulator faults)
+ *   POST /sandbox/contact/window close (or open) the contact's window on both sides; contact/age: the app's side only
+ *   POST /sandbox/clock/watcher  moves the harness clock to the failure watcher's next run (it runs, with anything due)
  *   GET  /files/<uploadId>/<name> a Rocket.Chat upload (what the agent or the contact sent)
  *   GET  /samples/<name>         sample files the contact can attach (the app downloads them)
  *

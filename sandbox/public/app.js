@@ -251,12 +251,29 @@ const SYSTEM_TEXT = {
     command: () => null,
 };
 
-function renderMessage(m) {
+/**
+ * The app's notes about what reached the contact (src/lib/reach.ts), told apart so they stand out:
+ * a reply held after the window, held replies released, a failure RapidPro reported or a reply given up.
+ */
+function noteKind(m) {
+    if (m.kind !== 'app') return null;
+    const text = m.text.replace(/^:[a-z_]+:\s*/, ''); // notes to the agent start with :warning:
+    if (/^Not sent yet:/.test(text)) return { cls: 'note-held', label: 'held' };
+    if (/^The contact wrote again:/.test(text)) return { cls: 'note-released', label: 'sent after hold' };
+    if (/reports this message as failed|^Not delivered:|not delivered \(held/.test(text))
+        return { cls: 'note-failed', label: 'not delivered' };
+    return null;
+}
+
+function renderMessage(m, heldTexts) {
     if (m.kind === 'system') {
         const text = (SYSTEM_TEXT[m.systemType] || ((x) => `${x.systemType}${x.text ? `: ${x.text}` : ''}`))(m);
         return text ? h('div', { class: 'msg system' }, `${text} · ${time(m.ts)}`) : null;
     }
     const label = { contact: 'contact', agent: 'agent', app: 'app note' }[m.kind];
+    const note = noteKind(m);
+    // An agent reply the app still holds (the contact's window closed): it has not reached RapidPro.
+    const held = m.kind === 'agent' && heldTexts && heldTexts.has(m.text);
     const file =
         m.file &&
         h(
@@ -270,17 +287,50 @@ function renderMessage(m) {
         );
     return h(
         'div',
-        { class: `msg ${m.kind}` },
+        { class: `msg ${m.kind}${note ? ` ${note.cls}` : ''}${held ? ' held' : ''}` },
         h(
             'div',
             { class: 'msg-meta' },
             h('strong', {}, m.author),
             h('span', { class: 'tag' }, label),
+            note ? h('span', { class: `tag ${note.cls}` }, note.label) : null,
+            held
+                ? h('span', { class: 'tag held', title: 'Held by the app: it goes out when the contact writes again' }, 'held · not sent')
+                : null,
             ` ${time(m.ts)}`,
             m.edited ? h('em', {}, ' (edited)') : null,
         ),
         m.display ? h('div', { class: 'msg-text' }, formatText(m.display)) : null,
         file,
+    );
+}
+
+const WINDOW_MS = 24 * 3600 * 1000;
+
+function ago(ms) {
+    const minutes = Math.round(ms / 60000);
+    return minutes < 60 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+/** The contact's 24-h window as the app sees it (when they last wrote) and what it holds for this room. */
+function renderWindowState(room) {
+    const w = room.window;
+    if (!w || room.status === 'closed') return null;
+    const since = w.lastInboundAt ? Date.now() - new Date(w.lastInboundAt).getTime() : null;
+    const closed = w.rapidproClosed || (since !== null && since > WINDOW_MS);
+    const parts = [
+        closed ? '24-h window closed' : '24-h window open',
+        since !== null ? ` (contact last wrote ${ago(since)} ago)` : '',
+        w.held.length ? ` · ${plural(w.held.length, 'reply', 'replies')} held, not sent` : '',
+    ];
+    return h(
+        'div',
+        {
+            id: 'window-state',
+            class: `small window-state ${closed || w.held.length ? 'closed' : 'muted'}`,
+            title: w.held.length ? `Held: ${w.held.join(' | ')}` : "WhatsApp takes replies within 24 h of the contact's last message",
+        },
+        parts.join(''),
     );
 }
 
@@ -307,9 +357,11 @@ function renderChat(s) {
                     room.contactUuid ? ` · contact ${room.contactUuid}` : '',
                     room.closedAt ? ` · closed ${time(room.closedAt)} by ${room.closedBy || room.closer || '?'}` : '',
                 ),
+                renderWindowState(room),
             );
             const stick = roomChanged || box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-            box.replaceChildren(...room.messages.map(renderMessage).filter(Boolean));
+            const heldTexts = new Set(room.window.held);
+            box.replaceChildren(...room.messages.map((m) => renderMessage(m, heldTexts)).filter(Boolean));
             if (stick) {
                 box.scrollTop = box.scrollHeight;
                 // Images arrive after the layout: keep the newest message in view once they have.
@@ -460,7 +512,7 @@ function renderCalls(s) {
 function renderRequests(s) {
     const onlyMessages = $('only-messages').checked;
     const requests = s.rapidpro.requests.filter((r) => !onlyMessages || /messages\.json|broadcasts\.json/.test(r.path));
-    if (!changed('requests', [requests.map((r) => [r.seq, r.status]), onlyMessages])) return;
+    if (!changed('requests', [requests.map((r) => [r.seq, r.status, r.message?.status]), onlyMessages])) return;
     const box = $('requests');
     if (!requests.length) {
         box.replaceChildren(h('p', { class: 'empty' }, 'Nothing yet.'));
@@ -487,6 +539,30 @@ function renderRequests(s) {
                     ' ',
                     h('span', { class: `code ${ok ? 'ok' : 'bad'}` }, r.status || '…'),
                     r.fault ? h('span', { class: 'tag' }, r.fault) : null,
+                    r.message
+                        ? h(
+                              'span',
+                              { class: `tag ${r.message.status === 'failed' ? 'failed' : 'queued'}`, title: `message ${r.message.uuid}` },
+                              r.message.status,
+                          )
+                        : null,
+                    r.message && r.message.status !== 'failed'
+                        ? h(
+                              'button',
+                              {
+                                  type: 'button',
+                                  class: 'link mark-failed',
+                                  title: 'RapidPro marks this message failed (as WhatsApp refusing it): the watcher reports it',
+                                  onclick: () =>
+                                      act(
+                                          'rapidpro/fail-message',
+                                          { uuid: r.message.uuid },
+                                          'Marked failed on RapidPro: run the failure watcher, then the agent reads "RapidPro reports this message as failed" in the chat',
+                                      ),
+                              },
+                              'mark failed',
+                          )
+                        : null,
                 ),
                 isMessage && body?.text ? h('div', { class: 'sent-text' }, body.text) : null,
                 r.body !== undefined ? h('pre', {}, json(r.body)) : null,
@@ -556,6 +632,19 @@ function renderContacts(s) {
     }
 }
 
+/** The window buttons follow the contact chosen on the contact side; the watcher line shows the harness clock. */
+function renderReach(s) {
+    const uuid = $('contact-select').value;
+    const rooms = s.rooms.filter((r) => r.contactUuid === uuid && r.status !== 'closed');
+    const closed = rooms.some((r) => r.window.rapidproClosed);
+    $('window-close').disabled = !uuid || closed;
+    $('window-open').disabled = !uuid || !closed;
+    const pending = s.rapidpro.failNextMessages;
+    $('fail-next-message').textContent = pending ? `Fail the next message (${pending} to fail)` : 'Fail the next message';
+    const offset = s.clock.offsetMs ? `clock +${ago(s.clock.offsetMs)}` : 'clock: real time';
+    $('watcher-note').textContent = s.clock.watcherNextRunAt ? `Next run ${time(s.clock.watcherNextRunAt)} (${offset}).` : '';
+}
+
 function render() {
     const s = ui.state;
     if (!s) return;
@@ -568,6 +657,7 @@ function render() {
     renderCalls(s);
     renderRequests(s);
     renderContacts(s);
+    renderReach(s);
 }
 
 let refreshing = null;
@@ -710,6 +800,33 @@ for (const button of document.querySelectorAll('[data-fail]')) {
         act('rapidpro/fail', { status: Number(button.dataset.fail) }, `The next RapidPro call answers ${button.dataset.fail}`),
     );
 }
+$('window-close').addEventListener('click', () =>
+    act(
+        'contact/window',
+        { uuid: $('contact-select').value },
+        'Window closed: the contact last wrote 25 h ago. Reply as the agent: the app holds it and notes "Not sent yet" in the chat; RapidPro gets nothing until the contact writes.',
+    ),
+);
+$('window-open').addEventListener('click', () =>
+    act(
+        'contact/window',
+        { uuid: $('contact-select').value, open: true },
+        'Window open again: new replies go out. Replies already held wait for the contact to write (that releases them).',
+    ),
+);
+$('fail-next-message').addEventListener('click', () =>
+    act(
+        'rapidpro/fail-message',
+        {},
+        'RapidPro takes the next message (201), then marks it failed. Send one, then run the failure watcher: the agent reads "RapidPro reports this message as failed".',
+    ),
+);
+$('run-watcher').addEventListener('click', () =>
+    act('clock/watcher', {}, (data) => {
+        const watched = data.ran.some((name) => /reach-watch/.test(name));
+        return `Clock +${ago(data.advancedMs)}: ${watched ? 'the failure watcher ran' : 'no watcher run was due'}. A message RapidPro marked failed now shows as a red note in its chat.`;
+    }),
+);
 $('only-messages').addEventListener('change', render);
 // The header shortens the URL and the secret to keep to one line: a click copies them whole.
 for (const el of document.querySelectorAll('.copyable')) {

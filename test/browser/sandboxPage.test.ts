@@ -191,6 +191,55 @@ describe('the sandbox page in a headless browser', () => {
         expect(messageCurl).toContain('"text":"Since Monday"');
     });
 
+    it('what reached the contact: a reply after the window is held, sent when the contact writes; a failure is told', async () => {
+        const sentTo = (text: string) => sandbox.sim.sent.filter((m) => m.text === text).length;
+        await waitForText('#window-state', '24-h window open');
+        await page.click('#window-close');
+        await waitForText('#toast', 'Window closed');
+        await waitForText('#window-state', '24-h window closed (contact last wrote 25 h ago)');
+        expect(await page.isDisabled('#window-close')).toBe(true);
+
+        await reply('Your results are ready');
+        await page
+            .locator('#messages .msg.app.note-held', { hasText: 'Not sent yet: WhatsApp takes replies only within 24 h' })
+            .waitFor({ timeout: WAIT_MS });
+        await page.locator('#messages .msg.agent.held', { hasText: 'Your results are ready' }).waitFor({ timeout: WAIT_MS });
+        await waitForText('#window-state', '1 reply held, not sent');
+        expect(sentTo('Your results are ready')).toBe(0);
+        expect(await text('#requests')).not.toContain('Your results are ready');
+
+        // The contact writes: the window opens and the held reply goes out first.
+        await page.fill('#contact-text', 'Back after a day');
+        await page.click('#contact-form button[type=submit]');
+        await seeInChat('Back after a day');
+        await page
+            .locator('#messages .msg.app.note-released', { hasText: 'The contact wrote again: the held reply went out' })
+            .waitFor({ timeout: WAIT_MS });
+        await waitForText('#requests .sent-text', 'Your results are ready');
+        expect(sentTo('Your results are ready')).toBe(1);
+        await waitForText('#window-state', '24-h window open');
+        expect(await page.isDisabled('#window-open')).toBe(true);
+
+        // RapidPro takes the next message, then marks it failed; the watcher (a 10-minute job) tells the agent.
+        await page.click('#fail-next-message');
+        await waitForText('#fail-next-message', '1 to fail');
+        await reply('Your appointment is on Monday at 9');
+        await page
+            .locator('#requests .request', { hasText: 'Your appointment is on Monday at 9' })
+            .locator('.tag.failed')
+            .waitFor({ timeout: WAIT_MS });
+        expect(await chat().getByText('RapidPro reports this message as failed').count()).toBe(0);
+        await page.click('#run-watcher');
+        await waitForText('#toast', 'the failure watcher ran');
+        await page
+            .locator('#messages .msg.app.note-failed', { hasText: 'RapidPro reports this message as failed; it did not reach the contact' })
+            .filter({ hasText: '"Your appointment is on Monday at 9"' })
+            .waitFor({ timeout: WAIT_MS });
+        await waitForText('#watcher-note', 'clock +10 min');
+        fs.mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SHOTS, 'sandbox-reach.png') });
+    });
+
     it('closes the chat: closed badge, closing line, no more replies, the bot flow starts again', async () => {
         await page.fill('#close-comment', 'Seen, ointment prescribed');
         await page.click('#close');
