@@ -46,7 +46,8 @@ export const SWEEP_PARALLEL_DRAINS = 8;
 export const CLAIM_TTL_MS = 60000;
 /** How long a webhook call waits for another instance's claim on the same contact before answering 409. */
 export const CLAIM_WAIT_MS = 5000;
-/** The catch-up reads a room's newest messages this many at a time, at most this many pages per look. */
+/** The catch-up reads a room's newest messages: a first look at this many, then pages of CATCH_UP_PAGE, at most CATCH_UP_PAGES. */
+export const CATCH_UP_FIRST_PAGE = 10;
 export const CATCH_UP_PAGE = 50;
 export const CATCH_UP_PAGES = 10;
 /** Messages written at once on two instances may carry times this far out of order. */

@@ -2,7 +2,7 @@ import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
 import type { CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
-import { CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
+import { CATCH_UP_FIRST_PAGE, CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
 import { agentFilesOf } from './agentFiles';
 import { roomMessageDrafts } from './agentDrafts';
 import type { AgentFileRef } from './agentMessageFilter';
@@ -36,14 +36,14 @@ export class AgentRoomCatchUp implements RoomCatchUp {
         // Two messages written at once on two instances may be stamped a little out of order.
         const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
         const listed: IMessageRaw[] = [];
+        // Usually one or two messages are new: a short first look, longer pages only when it was all new.
         for (let page = 0; page < CATCH_UP_PAGES; page++) {
-            const batch = await ctx.read.getRoomReader().getMessages(log.roomId, {
-                limit: CATCH_UP_PAGE,
-                skip: page * CATCH_UP_PAGE,
-                sort: { createdAt: 'desc' },
-            });
+            const limit = page === 0 ? CATCH_UP_FIRST_PAGE : CATCH_UP_PAGE;
+            const batch = await ctx.read
+                .getRoomReader()
+                .getMessages(log.roomId, { limit, skip: listed.length, sort: { createdAt: 'desc' } });
             listed.push(...batch);
-            if (batch.length < CATCH_UP_PAGE || batch.some((message) => createdAtOf(message) <= floor)) {
+            if (batch.length < limit || batch.some((message) => createdAtOf(message) <= floor)) {
                 break;
             }
         }
