@@ -28,6 +28,8 @@ export const RecordKind = {
     FailureWatch: 'failure-watch',
     /** An agent reply not sent because the contact's customer-care window had closed. */
     HeldReply: 'held-reply',
+    /** A RapidPro rate-limit scope answered 429: no instance calls it before `until`. */
+    ScopePause: 'scope-pause',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -66,6 +68,8 @@ export const Keys = {
     heldReplies: () => misc('held-replies'),
     contactHeld: (contactUuid: string) => misc(`held:${contactUuid}`),
     heldReply: (id: string) => misc(`held-reply:${id}`),
+    scopePauses: () => misc('scope-pauses'),
+    scopePause: (scope: string) => misc(`scope-pause:${scope}`),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -95,6 +99,7 @@ export const associationsOf = {
     ],
     sentLogEntry: (uuid: string) => [Keys.sentLog(), Keys.sentLogEntry(uuid)],
     failureWatch: () => [Keys.failureWatch()],
+    scopePause: (scope: string) => [Keys.scopePauses(), Keys.scopePause(scope)],
     /** Also found with the contact's outbox: the drain's catch-up must not send a held reply. */
     heldReply: (held: { id: string; contactUuid: string }) => [
         Keys.heldReplies(),
