@@ -98,3 +98,33 @@ export function planFieldGroup(items: OutboxItem[], start: number, now: number):
     }
     return group.length > 1 ? { items: group, fields } : undefined;
 }
+
+/**
+ * How many of the leading items a message RapidPro already has carries: 1 when it is the head's
+ * text, k when it is the first k waiting replies merged (a stop after a merged send, before the
+ * items were removed); 0 when none.
+ */
+export function sentPrefixLength(items: OutboxItem[], sentText: string): number {
+    const head = items[0];
+    if (head?.kind !== 'message' || !head.text) {
+        return 0;
+    }
+    if (head.text === sentText) {
+        return 1;
+    }
+    let text = '';
+    for (let index = 0; index < items.length; index++) {
+        const next = mergeableText(items[index]);
+        if (next === undefined || items[index].roomId !== head.roomId) {
+            return 0;
+        }
+        text = index === 0 ? next : text + MERGE_SEPARATOR + next;
+        if (text === sentText) {
+            return index + 1;
+        }
+        if (sentText.indexOf(text) !== 0) {
+            return 0;
+        }
+    }
+    return 0;
+}

@@ -1,4 +1,11 @@
-import { BACKLOG_WAIT_MS, isBacklogged, MERGE_SEPARATOR, planFieldGroup, planTextGroup } from '../../src/domain/backlogPlan';
+import {
+    BACKLOG_WAIT_MS,
+    isBacklogged,
+    MERGE_SEPARATOR,
+    planFieldGroup,
+    planTextGroup,
+    sentPrefixLength,
+} from '../../src/domain/backlogPlan';
 import type { OutboxItem } from '../../src/domain/outboxItems';
 import { RecordKind } from '../../src/domain/records';
 
@@ -123,5 +130,18 @@ describe('backlog plan: contact fields', () => {
             item({ kind: 'contact_fields', fields: { bridge_status: 'open' }, ...fresh }),
         ];
         expect(planFieldGroup(queuedTogether, 0, NOW)).toBeUndefined();
+    });
+});
+
+describe('backlog plan: what RapidPro already has (takeover)', () => {
+    it('counts the leading replies a message carries: the head alone or the first ones merged', () => {
+        const items = [reply('one '), reply('two'), reply('three'), reply('other room', { roomId: 'room-2' })];
+        expect(sentPrefixLength(items, 'one ')).toBe(1);
+        expect(sentPrefixLength(items, 'one')).toBe(1);
+        expect(sentPrefixLength(items, `one${MERGE_SEPARATOR}two`)).toBe(2);
+        expect(sentPrefixLength(items, ['one', 'two', 'three'].join(MERGE_SEPARATOR))).toBe(3);
+        expect(sentPrefixLength(items, ['one', 'two', 'three', 'other room'].join(MERGE_SEPARATOR))).toBe(0);
+        expect(sentPrefixLength(items, 'two')).toBe(0);
+        expect(sentPrefixLength(items, `one${MERGE_SEPARATOR}tw`)).toBe(0);
     });
 });

@@ -4,10 +4,10 @@
  * as one message and waiting field updates as one, contacts take turns while the budget is short.
  */
 import { DeliveryQueue, type OutboundDraft } from '../../src/domain/DeliveryQueue';
-import { MERGE_SEPARATOR } from '../../src/domain/backlogPlan';
+import { BACKLOG_WAIT_MS, MERGE_SEPARATOR } from '../../src/domain/backlogPlan';
 import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
-import { RecordKind } from '../../src/domain/records';
-import { SCOPE_PAUSE_CACHE_MS } from '../../src/lib/limits';
+import { Keys, RecordKind } from '../../src/domain/records';
+import { CLAIM_TTL_MS, SCOPE_PAUSE_CACHE_MS } from '../../src/lib/limits';
 import { deliveryContext, FakeClock, FakeRapidPro, FakeScheduler, RecordingNotifier, recordingLogger, testConfig } from './support/fakes';
 import { MemoryPersistence } from './support/memoryPersistence';
 
@@ -253,5 +253,23 @@ describe('at the rate limit: coalescing a backlog', () => {
         ]);
         expect(t.posts('contacts.json')).toHaveLength(2);
         expect(t.outbox()).toEqual([]);
+    });
+
+    it("after a stop between the merged send and the removals, takes RapidPro's copy as sent: nothing twice", async () => {
+        const t = setup();
+        const b = t.instance();
+        const drafts = replies(t.clock, 'one', 'two', 'three');
+        await t.instance().enqueue(t.ctx(), A, ROOM, drafts, { sendNow: false });
+        t.clock.advance(BACKLOG_WAIT_MS);
+        // An instance merged "one" and "two" (RapidPro took them) and stopped before removing them.
+        const dead = { record: RecordKind.HandoffClaim, contactUuid: A, purpose: 'send', nonce: 'dead', at: t.clock.value };
+        await t.persistence.createWithAssociations(dead, [Keys.handoffClaims(A), Keys.contactOutbox(A), Keys.handoffClaim('dead')]);
+        t.rapidPro.listed = [{ direction: 'out', text: `one${MERGE_SEPARATOR}two` }];
+        t.clock.advance(CLAIM_TTL_MS);
+        await b.drain(t.ctx(), A, { dueBy: t.clock.value });
+        expect(t.rapidPro.texts()).toEqual(['three']);
+        expect(t.outbox()).toEqual([]);
+        const [log] = t.persistence.dataWith(`forward-log:${ROOM}`) as Array<{ sent: string[] }>;
+        expect(log.sent).toEqual(drafts.map((d) => `${d.source?.messageId}#0`));
     });
 });
