@@ -375,9 +375,17 @@ export class DeliveryQueue {
             });
             requests++;
             this.progress.set(contactUuid, Date.now());
+            if (scopePause && route.scope && result.kind !== 'retry') {
+                this.pauses.resumed(route.scope);
+            }
             if (result.kind === 'retry') {
                 if (scopePause && result.throttled) {
                     await this.pauseScope(ctx, result.throttled, clock() + (result.retryAfterMs ?? DEFAULT_SCOPE_PAUSE_MS));
+                    const rerouted = this.route(ctx, item, clock());
+                    if (rerouted.pausedUntil === undefined && rerouted.scope !== route.scope) {
+                        index--; // another scope can carry it now: no attempt counted, no wait
+                        continue;
+                    }
                 }
                 if (await this.retryLater(ctx, contactUuid, item, result, clock)) {
                     return;

@@ -22,7 +22,10 @@ const isScopePause = isRecordOf<ScopePause>(RecordKind.ScopePause);
  * another instance learnt in between costs at most one more 429, which RapidPro does not count).
  */
 export class ScopePauses {
+    /** Pauses in force. */
     private readonly until = new Map<RateScope, number>();
+    /** The latest end of a pause learnt per scope (in force or not): a record is learnt once. */
+    private readonly latest = new Map<RateScope, number>();
     private readAt = Number.NEGATIVE_INFINITY;
 
     /** Merges the pauses other instances wrote, when the cached view is older than SCOPE_PAUSE_CACHE_MS. */
@@ -45,8 +48,16 @@ export class ScopePauses {
 
     /** Paused now or lately: the budget is short, so contacts take turns. */
     underPressure(scope: RateScope, now: number): boolean {
-        const until = this.until.get(scope);
-        return until !== undefined && now - until < SCOPE_PRESSURE_MS;
+        const latest = this.latest.get(scope);
+        return latest !== undefined && now - latest < SCOPE_PRESSURE_MS;
+    }
+
+    /**
+     * RapidPro took a call of the scope: its budget is back, whatever this instance's clock says (a
+     * scheduler whose clock is ahead ran the retry); the pause's record is not learnt again.
+     */
+    resumed(scope: RateScope): void {
+        this.until.delete(scope);
     }
 
     /** RapidPro answered 429 on the scope: remembered here and for the other instances. False: known already. */
@@ -60,10 +71,11 @@ export class ScopePauses {
     }
 
     private learn(scope: RateScope, until: number): boolean {
-        const known = this.until.get(scope);
+        const known = this.latest.get(scope);
         if (known !== undefined && known >= until) {
             return false;
         }
+        this.latest.set(scope, until);
         this.until.set(scope, until);
         return true;
     }

@@ -50,6 +50,7 @@ export function planTextGroup(
         return undefined;
     }
     const group = [head];
+    const parts = new Set<string>([partOf(head)]);
     let text = first;
     let length = codePointLength(first);
     const separator = codePointLength(MERGE_SEPARATOR);
@@ -59,15 +60,24 @@ export function planTextGroup(
         if (next === undefined || item.roomId !== head.roomId || item.nextAttemptAt > now || skip(item)) {
             break; // never across a file, a notice, a marker, another room or an item not due
         }
+        if (parts.has(partOf(item))) {
+            group.push(item); // a second copy (the event and the catch-up both queued it): removed with the group, sent once
+            continue;
+        }
         const added = separator + codePointLength(next);
         if (length + added > maxTextLength) {
             break;
         }
+        parts.add(partOf(item));
         group.push(item);
         text += MERGE_SEPARATOR + next;
         length += added;
     }
-    return group.length > 1 ? { items: group, text } : undefined;
+    return parts.size > 1 ? { items: group, text } : undefined;
+}
+
+function partOf(item: OutboxItem): string {
+    return item.source ? `${item.source.messageId}#${item.source.part}` : item.id;
 }
 
 export interface FieldGroup {
@@ -113,11 +123,16 @@ export function sentPrefixLength(items: OutboxItem[], sentText: string): number 
         return 1;
     }
     let text = '';
+    const parts = new Set<string>();
     for (let index = 0; index < items.length; index++) {
         const next = mergeableText(items[index]);
         if (next === undefined || items[index].roomId !== head.roomId) {
             return 0;
         }
+        if (parts.has(partOf(items[index]))) {
+            continue; // a second copy went with the group, unsent
+        }
+        parts.add(partOf(items[index]));
         text = index === 0 ? next : text + MERGE_SEPARATOR + next;
         if (text === sentText) {
             return index + 1;

@@ -99,6 +99,16 @@ describe('backlog plan: text replies', () => {
         expect(texts(planTextGroup(items, 0, NOW, 4096, (i) => i === items[2]))).toEqual(['a', 'b']);
     });
 
+    it('takes a second copy of a part along without sending it twice (the event and the catch-up both queued it)', () => {
+        const first = reply('one');
+        const copy = reply('one', { source: first.source, id: 'copy' });
+        const items = [first, copy, reply('two'), reply('two', { source: { messageId: 'm-dup', part: 0, parts: 1 } })];
+        const group = planTextGroup(items, 0, NOW, 4096);
+        expect(group?.items).toHaveLength(4);
+        expect(group?.text).toBe(`one${MERGE_SEPARATOR}two${MERGE_SEPARATOR}two`);
+        expect(planTextGroup([first, copy], 0, NOW, 4096)).toBeUndefined(); // one part: it goes alone, the copy is dropped later
+    });
+
     it('starts wherever the drain is', () => {
         const items = [item({ kind: 'room_closed', closedAt: NOW }), reply('a'), reply('b')];
         expect(texts(planTextGroup(items, 1, NOW, 4096))).toEqual(['a', 'b']);

@@ -123,22 +123,31 @@ describe('at the rate limit: scope pause', () => {
         expect(pauseReads()).toBe(1); // cached
     });
 
-    it('carries replies over broadcasts.json while messages.json is paused, in order', async () => {
+    it('carries replies over broadcasts.json while messages.json is paused, the throttled one first', async () => {
         const t = setup();
         const queue = t.instance();
         t.rapidPro.answer(throttled(30));
-        await queue.enqueue(t.ctx(), A, ROOM, replies(t.clock, 'first'));
-        expect(t.posts('messages.json')).toHaveLength(1);
-        // The head waits for its own retry; B's reply goes over broadcasts at once.
+        await queue.enqueue(t.ctx(), A, ROOM, replies(t.clock, 'first', 'second'));
+        // The 429 paused messages.json; the same reply went at once over broadcasts, then the next one.
+        expect(t.posts('messages.json').map((r) => r.body?.text)).toEqual(['first']);
+        expect(t.posts('broadcasts.json').map((r) => r.body)).toEqual([
+            { contacts: [A], text: 'first' },
+            { contacts: [A], text: 'second' },
+        ]);
         await queue.enqueue(t.ctx(), B, 'room-2', replies(t.clock, 'to B'));
-        expect(t.posts('broadcasts.json').map((r) => r.body)).toEqual([{ contacts: [B], text: 'to B' }]);
-        expect(t.posts('messages.json')).toHaveLength(1);
-        // A's next reply waits behind its head (order per contact); both go once the head's Retry-After is over.
-        await queue.enqueue(t.ctx(), A, ROOM, replies(t.clock, 'second'));
-        expect(t.posts('broadcasts.json')).toHaveLength(1);
-        await t.runJob(queue, A);
-        expect(t.posts('messages.json').map((r) => r.body?.text)).toEqual(['first', `first${MERGE_SEPARATOR}second`]);
+        expect(t.posts('broadcasts.json').map((r) => r.body?.text)).toEqual(['first', 'second', 'to B']);
+        expect(t.posts('messages.json')).toHaveLength(1); // nobody asked the paused scope again
         expect(t.outbox(A)).toEqual([]);
+        expect(t.outbox(B)).toEqual([]);
+
+        // Both spent: replies wait, behind the head (order per contact), and go as one when the budget is back.
+        t.rapidPro.answer(throttled(30));
+        await queue.enqueue(t.ctx(), B, 'room-2', replies(t.clock, 'one'));
+        await queue.enqueue(t.ctx(), B, 'room-2', replies(t.clock, 'two'));
+        expect(t.posts('broadcasts.json')).toHaveLength(4);
+        await t.runJob(queue, B);
+        expect(t.posts('messages.json').map((r) => r.body?.text)).toEqual(['first', `one${MERGE_SEPARATOR}two`]);
+        expect(t.outbox(B)).toEqual([]);
     });
 
     it('switched off (scope_pause false), each contact learns the 429 on its own', async () => {
