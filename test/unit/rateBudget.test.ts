@@ -150,6 +150,19 @@ describe('at the rate limit: scope pause', () => {
         expect(t.outbox(B)).toEqual([]);
     });
 
+    it('lifts a pause once RapidPro takes a call of the scope (a scheduler whose clock is ahead ran the retry)', async () => {
+        const t = setup();
+        const queue = t.instance();
+        const config = { send_mode: 'broadcasts' };
+        t.rapidPro.answer(throttled(30));
+        await queue.enqueue(t.ctx(config), A, ROOM, replies(t.clock, 'to A'));
+        const job = t.scheduler.drains().pop()!;
+        await queue.drain(t.ctx(config), A, { dueBy: job.when }); // this instance's clock is still before the pause's end
+        expect(t.posts('broadcasts.json').map((r) => r.body?.text)).toEqual(['to A', 'to A']);
+        await queue.enqueue(t.ctx(config), B, 'room-2', replies(t.clock, 'to B'));
+        expect(t.posts('broadcasts.json').map((r) => r.body?.text)).toEqual(['to A', 'to A', 'to B']);
+    });
+
     it('switched off (scope_pause false), each contact learns the 429 on its own', async () => {
         const t = setup();
         const queue = t.instance();
