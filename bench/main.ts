@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { median, ratio, round, summarize, type Summary } from './lib/stats';
+import { runThrottledComparison } from './lib/throttled';
 import type { BatchResult, Kind, MemoryInfo, OpKind, ThroughputResult } from './worker';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -375,6 +376,9 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             agentMessages,
         );
 
+        // At RapidPro's rate limit (bench/lib/throttled.ts): with and without the issue 13 improvements.
+        const throttled = process.env.BENCH_THROTTLED === '0' ? undefined : await runThrottledComparison(zips.appZip, QUICK, log);
+
         const results = {
             generated_at: new Date().toISOString(),
             quick: QUICK,
@@ -386,6 +390,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             duplicated: tally('app', 'duplicated'),
             reordered: tally('app', 'reordered'),
             http_requests_per_text_part: httpPerPart,
+            ...throttled?.figures,
             burst_lost: burst.app.agentToContact.lost,
             burst_duplicated: burst.app.agentToContact.duplicated,
             burst_reordered: burst.app.agentToContact.reordered,
@@ -490,11 +495,21 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 setup: { app: appSetup, floor: floorSetup },
                 diagnostics: { app: diagApp, floor: diagFloor },
                 runtime_s: round((Date.now() - started) / 1000, 1),
+                throttled: throttled && {
+                    definition: throttled.definition,
+                    config: throttled.config,
+                    with: throttled.with,
+                    without: throttled.without,
+                    one_endpoint: throttled.oneEndpoint,
+                },
             },
         };
         const out = path.join(__dirname, QUICK ? 'results.local.json' : 'results.json');
         fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results, L, cats, scaleSummary, tp, burst, memApp, memFloor);
+        for (const line of throttled?.table || []) {
+            log(line);
+        }
         for (const w of [app, floor]) {
             if (w.stderrBytes > 0) {
                 log(`${w.kind} worker stderr (${w.stderrBytes} bytes): ${w.logFile}`);

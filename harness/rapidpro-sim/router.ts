@@ -179,11 +179,12 @@ export class SimRouter extends SimBodies {
         if (this.rateLimit === null || this.rateLimit === undefined) return undefined;
         const now = this.nowMs();
         const hist = this.hits[scope];
-        while (hist.length && hist[0] <= now - HOUR_MS) hist.shift();
+        const windowMs = this.options.rateWindowMs ?? HOUR_MS;
+        while (hist.length && hist[0] <= now - windowMs) hist.shift();
         if (hist.length >= this.rateLimit) {
             const available = this.rateLimit - hist.length + 1;
             if (available <= 0) return null;
-            const remaining = (HOUR_MS - (now - hist[0])) / 1000;
+            const remaining = (windowMs - (now - hist[0])) / 1000;
             return Math.max(1, Math.ceil(remaining / available));
         }
         hist.push(now);

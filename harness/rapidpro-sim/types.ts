@@ -38,6 +38,11 @@ export interface RapidProSimulatorOptions {
     /** Requests per hour allowed for each scope (v2, v2.contacts, v2.messages). Unset: no throttling. */
     rateLimitPerHour?: number;
     /**
+     * The window `rateLimitPerHour` counts over, in ms (default one hour). A benchmark scales an hour of budget
+     * down to a minute or so; Retry-After is then in real seconds of that window.
+     */
+    rateWindowMs?: number;
+    /**
      * Contacts that exist. Unset: any UUID-shaped contact reference is accepted and the contact is created on first
      * use. Set: only these (plus those added with addContact() or created through contacts.json) exist, others get
      * RapidPro's 400 `No such object: <uuid>` (or 404 on contacts.json?uuid=).

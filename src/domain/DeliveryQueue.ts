@@ -1,9 +1,17 @@
 import type { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { CLAIM_RETRY_MS, CLAIM_TTL_MS, DRAIN_BUDGET_MS } from '../lib/limits';
+import {
+    CLAIM_RETRY_MS,
+    CLAIM_TTL_MS,
+    DEFAULT_SCOPE_PAUSE_MS,
+    DRAIN_BUDGET_MS,
+    SCOPE_RESUME_SPREAD_MS,
+    SCOPE_TURN_REQUESTS,
+} from '../lib/limits';
 import type { Logger } from '../lib/log';
 import { nextDelayMs } from '../lib/retryPolicy';
 import { type ContactClaim, ContactClaims, isOnlyLiveClaim } from './ContactClaims';
+import { planFieldGroup, planTextGroup } from './backlogPlan';
 import { type AttemptResult, type DeliveryContext, DeliveryAttempts } from './deliveryAttempt';
 import { type ForwardLog, ForwardLogs, isForwardLog, newForwardLog, partKey, withSentPart } from './ForwardLog';
 import { isHeld } from './HeldReplies';
@@ -14,6 +22,7 @@ import { isOutboxItem, OutboxStore } from './OutboxStore';
 import type { RapidProClientFactory } from './RapidProClientFactory';
 import { Keys } from './records';
 import type { RoomNotifier } from './RoomNotifier';
+import { type RateScope, ScopePauses } from './ScopePauses';
 import { TakeoverCheck } from './takeoverCheck';
 
 export type { DeliveryContext } from './deliveryAttempt';
@@ -76,6 +85,8 @@ export class DeliveryQueue {
     private readonly progress = new Map<string, number>();
     /** Counts what RapidPro never got, for the admin's `/rapidpro`. */
     private readonly failures: DeliveryFailures;
+    /** RapidPro's rate-limit scopes this instance knows paused (issue 13). */
+    private readonly pauses = new ScopePauses();
 
     constructor(
         private readonly notifier: RoomNotifier,
@@ -317,6 +328,13 @@ export class DeliveryQueue {
     ): Promise<void> {
         const budgetMs = options.budgetMs !== undefined ? options.budgetMs : DRAIN_BUDGET_MS;
         const started = this.now();
+        const { coalesceBacklog, scopePause } = ctx.config;
+        if (scopePause && items.length > 0) {
+            await this.pauses.refresh(ctx.read.getPersistenceReader(), clock());
+        }
+        let requests = 0;
+        /** A merged send RapidPro refused: that item is tried again alone, so one bad part refuses only itself. */
+        let alone = -1;
         for (let index = 0; index < items.length; index++) {
             const item = items[index];
             const now = clock();
@@ -334,47 +352,160 @@ export class DeliveryQueue {
                 continue;
             }
             if (item.kind === 'forgo') {
-                await this.recordSent(ctx, logs, item);
+                await this.recordSent(ctx, logs, [item]);
                 await this.store.remove(ctx.persis, item);
                 continue;
             }
-            const log = item.roomId ? logs.get(item.roomId) : undefined;
-            if (item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0) {
+            if (isSentAlready(logs, item)) {
                 await this.store.remove(ctx.persis, item); // a second copy (the event and the catch-up both queued it)
                 continue;
             }
-            const result = await this.attempts.attempt(ctx, item);
+            const route = scopePause ? this.route(ctx, item, now) : {};
+            if (route.pausedUntil !== undefined) {
+                await this.waitForScope(ctx, contactUuid, item, route.pausedUntil);
+                return; // no request spent on a scope RapidPro said is spent
+            }
+            if (scopePause && route.scope && requests >= SCOPE_TURN_REQUESTS && this.pauses.underPressure(route.scope, now)) {
+                // The budget is short: this contact's next call waits behind the other contacts' drains.
+                await this.scheduleDrain(ctx, contactUuid, now);
+                return;
+            }
+            const group = coalesceBacklog && index !== alone ? this.backlogGroup(ctx, items, index, now, logs) : undefined;
+            const batch = group ? group.items : [item];
+            const result = await this.attempts.attempt(ctx, item, {
+                text: group?.text,
+                fields: group?.fields,
+                viaBroadcast: route.viaBroadcast,
+            });
+            requests++;
             this.progress.set(contactUuid, Date.now());
+            if (scopePause && route.scope && result.kind !== 'retry') {
+                this.pauses.resumed(route.scope);
+            }
             if (result.kind === 'retry') {
+                if (scopePause && result.throttled) {
+                    await this.pauseScope(ctx, result.throttled, clock() + (result.retryAfterMs ?? DEFAULT_SCOPE_PAUSE_MS));
+                    const rerouted = this.route(ctx, item, clock());
+                    if (rerouted.pausedUntil === undefined && rerouted.scope !== route.scope) {
+                        index--; // another scope can carry it now: no attempt counted, no wait
+                        continue;
+                    }
+                }
                 if (await this.retryLater(ctx, contactUuid, item, result, clock)) {
                     return;
                 }
-                await this.recordSent(ctx, logs, item);
+                await this.recordSent(ctx, logs, [item]);
                 continue; // given up: the next item goes
             }
             if (result.kind === 'rejected') {
+                if (batch.length > 1) {
+                    alone = index--; // RapidPro refused the merged text: each part is tried on its own
+                    continue;
+                }
                 // 400/403/404: the agent is told in the room; the admin reads why (a token, a contact field) here.
                 this.logger.error(`Outbox: RapidPro refused a ${item.kind} call for room ${item.roomId}: ${result.reason}`);
                 await this.failures.record(ctx.read.getPersistenceReader(), ctx.persis, result.reason);
                 await this.notifier.notifyAgent(ctx, item.roomId, `Not delivered to the contact: ${result.reason} (${item.summary})`);
             } else {
-                this.logger.debug(`Outbox: ${item.kind} for room ${item.roomId} delivered (attempt ${item.attempts + 1})`);
+                const merged = batch.length > 1 ? `, ${batch.length} waiting calls as one` : '';
+                const via = route.viaBroadcast && ctx.config.sendMode !== 'broadcasts' ? ' over broadcasts' : '';
+                this.logger.debug(`Outbox: ${item.kind} for room ${item.roomId} delivered (attempt ${item.attempts + 1}${merged}${via})`);
             }
-            // The log first: should this instance stop right here, the part is not sent again.
-            await this.recordSent(ctx, logs, item);
-            await this.store.remove(ctx.persis, item);
+            // The log first: should this instance stop right here, the parts are not sent again. Every
+            // merged item is removed only now that RapidPro took the merged call (a stop in between:
+            // the remaining ones go again, together).
+            await this.recordSent(ctx, logs, batch);
+            for (const done of batch) {
+                await this.store.remove(ctx.persis, done);
+            }
+            index += batch.length - 1;
         }
     }
 
-    /** Writes down that a part of an agent message is done with (sent, refused or given up). */
-    private async recordSent(ctx: DeliveryContext, logs: Map<string, ForwardLog>, item: OutboxItem): Promise<void> {
-        if (!item.source || !item.roomId) {
-            return;
+    /** What may go with the item at `index` as one request: waiting text replies, or waiting field updates. */
+    private backlogGroup(
+        ctx: DeliveryContext,
+        items: OutboxItem[],
+        index: number,
+        now: number,
+        logs: Map<string, ForwardLog>,
+    ): { items: OutboxItem[]; text?: string; fields?: Record<string, string | null> } | undefined {
+        const item = items[index];
+        if (item.kind === 'contact_fields') {
+            return planFieldGroup(items, index, now);
         }
-        const before = logs.get(item.roomId) || newForwardLog(item.contactUuid, item.roomId, (item.at || item.createdAt) - 1);
-        const after = withSentPart(before, partKey(item.source.messageId, item.source.part), item.at);
-        logs.set(item.roomId, after);
-        await ForwardLogs.save(ctx.persis, after);
+        return planTextGroup(items, index, now, ctx.config.maxTextLength, (other) => isSentAlready(logs, other));
+    }
+
+    /**
+     * The scope the item's call spends, the endpoint, and until when it must wait. A reply whose
+     * messages.json budget is spent goes over broadcasts.json (another scope) while that has budget:
+     * one sender per contact, each call accepted before the next is made, so the order holds.
+     */
+    private route(ctx: DeliveryContext, item: OutboxItem, now: number): Route {
+        switch (item.kind) {
+            case 'contact_fields':
+                return this.scopeRoute('v2.contacts', now);
+            case 'flow_start':
+                return this.scopeRoute('v2', now);
+            case 'message': {
+                const upload = item.file && !item.mediaUuid ? this.pauses.pausedUntil('v2', now) : undefined;
+                if (upload !== undefined) {
+                    return { scope: 'v2', pausedUntil: upload };
+                }
+                if (ctx.config.sendMode === 'broadcasts') {
+                    return { ...this.scopeRoute('v2', now), viaBroadcast: true };
+                }
+                const messages = this.scopeRoute('v2.messages', now);
+                if (messages.pausedUntil === undefined || this.pauses.pausedUntil('v2', now) !== undefined) {
+                    return messages;
+                }
+                return { scope: 'v2', viaBroadcast: true };
+            }
+        }
+        return {};
+    }
+
+    private scopeRoute(scope: RateScope, now: number): Route {
+        return { scope, pausedUntil: this.pauses.pausedUntil(scope, now) };
+    }
+
+    private async pauseScope(ctx: DeliveryContext, scope: RateScope, until: number): Promise<void> {
+        try {
+            if (await this.pauses.pause(ctx.persis, scope, until)) {
+                const seconds = Math.round((until - this.now()) / 1000);
+                this.logger.warn(`Outbox: RapidPro's ${scope} rate limit is reached; its calls wait ${seconds} s, for every contact`);
+            }
+        } catch (error) {
+            this.logger.warn(`Outbox: the pause of ${scope} was not shared with the other instances (${String(error)})`);
+        }
+    }
+
+    /** The scope is paused: the head waits (written down once, so what queues behind it is a backlog), no attempt counted. */
+    private async waitForScope(ctx: DeliveryContext, contactUuid: string, item: OutboxItem, until: number): Promise<void> {
+        const reason = 'RapidPro is rate limiting this workspace';
+        if (item.lastError !== reason || item.nextAttemptAt < until) {
+            await this.store.save(ctx.persis, { ...item, nextAttemptAt: until, lastError: reason });
+        }
+        // The contacts waiting for the scope resume in no fixed order: none is always last.
+        await this.scheduleDrain(ctx, contactUuid, until + Math.random() * SCOPE_RESUME_SPREAD_MS);
+    }
+
+    /** Writes down that parts of agent messages are done with (sent, refused or given up): one write per room. */
+    private async recordSent(ctx: DeliveryContext, logs: Map<string, ForwardLog>, items: OutboxItem[]): Promise<void> {
+        const changed = new Map<string, ForwardLog>();
+        for (const item of items) {
+            if (!item.source || !item.roomId) {
+                continue;
+            }
+            const before = logs.get(item.roomId) || newForwardLog(item.contactUuid, item.roomId, (item.at || item.createdAt) - 1);
+            const after = withSentPart(before, partKey(item.source.messageId, item.source.part), item.at);
+            logs.set(item.roomId, after);
+            changed.set(item.roomId, after);
+        }
+        for (const log of changed.values()) {
+            await ForwardLogs.save(ctx.persis, log);
+        }
     }
 
     /** The room closed: its log stays a while as a tombstone, so a late copy of a message is still dropped. */
@@ -433,6 +564,19 @@ export class DeliveryQueue {
 
 /** A closed room's forward log is kept this long, to drop late copies of its messages, then swept. */
 const CLOSED_LOG_KEPT_MS = 24 * 3600 * 1000;
+
+/** Where a call goes: the scope it spends, over broadcasts.json or not, and until when its scope is paused. */
+interface Route {
+    scope?: RateScope;
+    viaBroadcast?: boolean;
+    pausedUntil?: number;
+}
+
+/** Whether the item's part of an agent message is in its room's forward log already. */
+function isSentAlready(logs: Map<string, ForwardLog>, item: OutboxItem): boolean {
+    const log = item.source && item.roomId ? logs.get(item.roomId) : undefined;
+    return !!(item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0);
+}
 
 function unique(values: string[]): string[] {
     return values.filter((value, index, all) => all.indexOf(value) === index);

@@ -9,6 +9,7 @@ import type { OutboxStore } from './OutboxStore';
 import type { RapidProClient, RapidProOutcome } from './RapidProClient';
 import type { RapidProClientFactory } from './RapidProClientFactory';
 import type { RoomNotifier } from './RoomNotifier';
+import type { RateScope } from './ScopePauses';
 import { SentLog, sentLogKey } from './SentLog';
 
 /** The accessors of the call (event, endpoint or job) that sends, and the settings. */
@@ -20,15 +21,22 @@ export interface DeliveryContext {
     config: BridgeConfig;
 }
 
-/** How one try of an item ended. */
+/** How one try of an item ended. `throttled`: RapidPro answered 429 on `scope` (its budget is spent). */
 export type AttemptResult =
     | { kind: 'done' }
-    | { kind: 'retry'; retryAfterMs?: number; reason: string }
+    | { kind: 'retry'; retryAfterMs?: number; reason: string; throttled?: RateScope }
     | { kind: 'rejected'; reason: string };
+
+/** How this try goes: a merged text or merged fields in place of the item's own (see backlogPlan), the endpoint. */
+export interface AttemptOptions {
+    text?: string;
+    fields?: Record<string, string | null>;
+    viaBroadcast?: boolean;
+}
 
 type Upload =
     | { kind: 'uploaded'; mediaUuid: string }
-    | { kind: 'retry'; retryAfterMs?: number; reason: string }
+    | { kind: 'retry'; retryAfterMs?: number; reason: string; throttled?: RateScope }
     | { kind: 'refused'; reason: string };
 
 /** One try of one outbox item: the RapidPro call it holds (a file first goes to media.json). */
@@ -42,24 +50,29 @@ export class DeliveryAttempts {
         private readonly logger: Logger,
     ) {}
 
-    async attempt(ctx: DeliveryContext, item: OutboxItem): Promise<AttemptResult> {
+    async attempt(ctx: DeliveryContext, item: OutboxItem, options: AttemptOptions = {}): Promise<AttemptResult> {
         const client = this.clients.clientFor(ctx.http, ctx.config);
         if (!client) {
             return { kind: 'retry', reason: 'RapidPro is not configured (rapidpro_url, rapidpro_token)' };
         }
         switch (item.kind) {
             case 'contact_fields':
-                return toAttempt(await client.updateContactFields(item.contactUuid, item.fields));
+                return toAttempt(await client.updateContactFields(item.contactUuid, options.fields || item.fields), 'v2.contacts');
             case 'flow_start':
-                return toAttempt(await client.startFlow(item.flowUuid, item.contactUuid, item.params));
+                return toAttempt(await client.startFlow(item.flowUuid, item.contactUuid, item.params), 'v2');
             case 'message':
-                return this.attemptMessage(ctx, client, item);
+                return this.attemptMessage(ctx, client, item, options);
         }
         return { kind: 'rejected', reason: 'unknown outbox item' };
     }
 
-    private async attemptMessage(ctx: DeliveryContext, client: RapidProClient, item: MessageItem): Promise<AttemptResult> {
-        let text = item.text;
+    private async attemptMessage(
+        ctx: DeliveryContext,
+        client: RapidProClient,
+        item: MessageItem,
+        options: AttemptOptions,
+    ): Promise<AttemptResult> {
+        let text = options.text !== undefined ? options.text : item.text;
         const attachments: string[] = [];
         if (item.file && !item.mediaUuid) {
             const uploaded = await this.uploadFile(ctx, client, item.file);
@@ -96,12 +109,12 @@ export class DeliveryAttempts {
             text: text || undefined,
             attachments: attachments.length > 0 ? attachments : undefined,
         };
-        const viaBroadcast = ctx.config.sendMode === 'broadcasts';
+        const viaBroadcast = options.viaBroadcast !== undefined ? options.viaBroadcast : ctx.config.sendMode === 'broadcasts';
         const outcome = viaBroadcast ? await client.sendBroadcast(message) : await client.sendMessage(message);
         if (outcome.kind === 'ok') {
             await this.logSent(ctx, item, text || (item.file ? item.file.name : ''), sentLogKey(outcome.body, viaBroadcast));
         }
-        return toAttempt(outcome);
+        return toAttempt(outcome, viaBroadcast ? 'v2' : 'v2.messages');
     }
 
     /** Keeps RapidPro's uuid of the part, for the failure watcher. Never turns the success into a retry (it would send twice). */
@@ -138,18 +151,19 @@ export class DeliveryAttempts {
             return { kind: 'uploaded', mediaUuid: outcome.body.uuid };
         }
         if (outcome.kind === 'retry') {
-            return outcome;
+            return { ...outcome, throttled: outcome.status === 429 ? 'v2' : undefined };
         }
         return { kind: 'refused', reason: outcome.kind === 'rejected' ? outcome.reason : 'RapidPro did not return a media id' };
     }
 }
 
-function toAttempt(outcome: RapidProOutcome): AttemptResult {
+function toAttempt(outcome: RapidProOutcome, scope: RateScope): AttemptResult {
     if (outcome.kind === 'ok') {
         return { kind: 'done' };
     }
     if (outcome.kind === 'retry') {
-        return { kind: 'retry', retryAfterMs: outcome.retryAfterMs, reason: outcome.reason };
+        const throttled = outcome.status === 429 ? scope : undefined;
+        return { kind: 'retry', retryAfterMs: outcome.retryAfterMs, reason: outcome.reason, throttled };
     }
     return { kind: 'rejected', reason: outcome.reason };
 }

@@ -30,6 +30,8 @@ export const RecordKind = {
     HeldReply: 'held-reply',
     DeliveryFailures: 'delivery-failures',
     RapidProProbe: 'rapidpro-probe',
+    /** A RapidPro rate-limit scope answered 429: no instance calls it before `until`. */
+    ScopePause: 'scope-pause',
 } as const;
 
 export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
@@ -73,6 +75,8 @@ export const Keys = {
     deliveryFailureHour: (hour: number) => misc(`delivery-failures:${hour}`),
     /** What the outbox's recovery probe last saw of RapidPro. */
     rapidProProbe: () => misc('rapidpro-probe'),
+    scopePauses: () => misc('scope-pauses'),
+    scopePause: (scope: string) => misc(`scope-pause:${scope}`),
 } as const;
 
 /** The one association array of each kind of record. */
@@ -102,6 +106,7 @@ export const associationsOf = {
     ],
     sentLogEntry: (uuid: string) => [Keys.sentLog(), Keys.sentLogEntry(uuid)],
     failureWatch: () => [Keys.failureWatch()],
+    scopePause: (scope: string) => [Keys.scopePauses(), Keys.scopePause(scope)],
     /** Also found with the contact's outbox: the drain's catch-up must not send a held reply. */
     heldReply: (held: { id: string; contactUuid: string }) => [
         Keys.heldReplies(),

@@ -1,5 +1,6 @@
 import { CLAIM_TTL_MS } from '../lib/limits';
 import type { Logger } from '../lib/log';
+import { sentPrefixLength } from './backlogPlan';
 import type { ContactClaim } from './ContactClaims';
 import type { DeliveryContext } from './deliveryAttempt';
 import { type ForwardLog, ForwardLogs, newForwardLog, partKey, withSentPart } from './ForwardLog';
@@ -41,18 +42,30 @@ export class TakeoverCheck {
         if (listed.kind !== 'ok') {
             return items; // sent again: a possible duplicate rather than a possible loss
         }
-        const already = (listed.body?.results || []).some((message) => message.direction === 'out' && message.text === head.text);
-        if (!already) {
+        // The head alone, or the first waiting replies merged into one (coalesce_backlog).
+        let sent = 0;
+        for (const message of listed.body?.results || []) {
+            if (message.direction === 'out' && typeof message.text === 'string') {
+                sent = Math.max(sent, sentPrefixLength(items, message.text));
+            }
+        }
+        if (sent === 0) {
             return items;
         }
-        this.logger.warn(`Outbox: RapidPro already has a message a stopped instance was sending for room ${head.roomId}; not sent again`);
-        if (head.source && head.roomId) {
-            const log = logs.get(head.roomId) || newForwardLog(contactUuid, head.roomId, (head.at || head.createdAt) - 1);
-            const after = withSentPart(log, partKey(head.source.messageId, head.source.part), head.at);
-            logs.set(head.roomId, after);
-            await ForwardLogs.save(ctx.persis, after);
+        this.logger.warn(
+            `Outbox: RapidPro already has ${sent} message(s) a stopped instance was sending for room ${head.roomId}; not sent again`,
+        );
+        for (const done of items.slice(0, sent)) {
+            if (done.source && done.roomId) {
+                const log = logs.get(done.roomId) || newForwardLog(contactUuid, done.roomId, (done.at || done.createdAt) - 1);
+                const after = withSentPart(log, partKey(done.source.messageId, done.source.part), done.at);
+                logs.set(done.roomId, after);
+                await ForwardLogs.save(ctx.persis, after);
+            }
         }
-        await this.store.remove(ctx.persis, head);
-        return items.slice(1);
+        for (const done of items.slice(0, sent)) {
+            await this.store.remove(ctx.persis, done);
+        }
+        return items.slice(sent);
     }
 }

@@ -78,3 +78,16 @@ export const FAILURE_WATCH_QUIET_MS = 3600 * 1000;
 export const FAILURE_WATCH_MAX_PAGES = 3;
 /** RapidPro's clock may differ from Rocket.Chat's: the watcher looks this much further back. */
 export const FAILURE_WATCH_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * RapidPro's rate limits (see domain/ScopePauses). Each instance re-reads the scope pauses other
+ * instances wrote at most this often (one read, not one per drain).
+ */
+export const SCOPE_PAUSE_CACHE_MS = 5000;
+/** A 429 without a readable Retry-After pauses its scope this long. */
+export const DEFAULT_SCOPE_PAUSE_MS = 60000;
+/** A scope paused within this long is under pressure: drains take turns (SCOPE_TURN_REQUESTS each). */
+export const SCOPE_PRESSURE_MS = 60000;
+export const SCOPE_TURN_REQUESTS = 1;
+/** Drains waiting for a paused scope resume spread over this long, in no fixed order. */
+export const SCOPE_RESUME_SPREAD_MS = 500;

@@ -33,6 +33,10 @@ export interface BridgeConfig {
     /** The customer-care window (0: never hold) and the URN schemes whose channels have it. */
     windowMs: number;
     windowSchemes: string[];
+    /** Send a contact's waiting text replies as one message, its waiting field updates as one (issue 13). */
+    coalesceBacklog: boolean;
+    /** A 429 pauses its scope for every contact, and replies go over broadcasts while messages are paused. */
+    scopePause: boolean;
 }
 
 function str(value: unknown): string {
@@ -93,6 +97,8 @@ export function parseBridgeConfig(values: Partial<Record<SettingIdValue, unknown
         reengageFlowUuid: str(values[SettingId.ReengageFlowUuid]),
         // Fractions are allowed (tests, and channels with shorter windows); a week at most.
         windowMs: num(values[SettingId.WindowHours], DEFAULT_WINDOW_HOURS, 0, 24 * 7) * 3600 * 1000,
+        coalesceBacklog: bool(values[SettingId.CoalesceBacklog], true),
+        scopePause: bool(values[SettingId.ScopePause], true),
         windowSchemes: parseSchemes(
             values[SettingId.WindowSchemes] === undefined || values[SettingId.WindowSchemes] === null
                 ? DEFAULT_WINDOW_SCHEMES

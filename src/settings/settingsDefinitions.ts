@@ -27,6 +27,9 @@ export const SettingId = {
     ReengageFlowUuid: 'reengage_flow_uuid',
     WindowHours: 'window_hours',
     WindowSchemes: 'window_schemes',
+    CoalesceBacklog: 'coalesce_backlog',
+    /** Not in the contract: hidden, on; the benchmark turns it off to measure the bridge without it. */
+    ScopePause: 'scope_pause',
 } as const;
 
 export type SettingIdValue = (typeof SettingId)[keyof typeof SettingId];
@@ -66,6 +69,8 @@ export const settingsDefinitions: Array<ISetting> = [
     setting(SettingId.DefaultLanguage, SettingType.STRING, 'eng', 'handoff'),
     setting(SettingId.MaxTextLength, SettingType.NUMBER, DEFAULT_MAX_TEXT_LENGTH, 'messages'),
     setting(SettingId.SendCorrections, SettingType.BOOLEAN, true, 'messages'),
+    setting(SettingId.CoalesceBacklog, SettingType.BOOLEAN, true, 'messages'),
+    setting(SettingId.ScopePause, SettingType.BOOLEAN, true, 'connection', { hidden: true }),
     setting(SettingId.StatusField, SettingType.STRING, '', 'contact_fields'),
     setting(SettingId.RoomField, SettingType.STRING, '', 'contact_fields'),
     setting(SettingId.CloseFlowUuid, SettingType.STRING, '', 'contact_fields'),

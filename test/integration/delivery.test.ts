@@ -96,7 +96,8 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         expect(textsTo(contact)).toEqual([]);
         rig.sim.setDown(false);
         await runRetries();
-        expect(textsTo(contact)).toEqual(texts);
+        // They waited: one RapidPro message carries them all, in order (coalesce_backlog).
+        expect(textsTo(contact)).toEqual([texts.join('\n\n')]);
         // Nothing waits (the key also finds the room's forward log, which stays while the chat is open).
         const outbox = rig.host
             .persistence()
@@ -116,7 +117,8 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
         await rig.host.rc.agentSendMessage(first.roomId, 'alice', 'and a second one to the first');
         expect(textsTo(first.contact)).toEqual([]); // waits behind the first message
         await runRetries();
-        expect(textsTo(first.contact)).toEqual(['to the first contact', 'and a second one to the first']);
+        // The second waited behind the first: they go together (coalesce_backlog).
+        expect(textsTo(first.contact)).toEqual(['to the first contact\n\nand a second one to the first']);
     });
 
     it('does not retry what RapidPro rejects (400) and tells the agent why; later messages still go', async () => {

@@ -34,7 +34,7 @@ export interface ClusterRig {
     agentSends(roomId: string, text: string, options?: { on?: number; agent?: string }): Promise<RcMessage>;
     /** The agent closes the room; the close events fire on `on`. */
     agentCloses(roomId: string, options?: { on?: number; agent?: string }): Promise<void>;
-    /** The texts RapidPro received for the contact, in the order it received them. */
+    /** The texts RapidPro received for the contact, in the order it received them (a merged backlog split in its replies). */
     textsTo(contact: Contact): string[];
     /** The contact's outbox items as stored (shared app persistence). */
     outboxOf(contact: Contact): Array<{ contactUuid: string; nextAttemptAt?: number; leaseUntil?: number; leaseOwner?: string }>;
@@ -121,7 +121,8 @@ export async function startClusterBridge(options: ClusterRigOptions = {}): Promi
             [...sim.sent]
                 .filter((m) => m.contact === contact.uuid)
                 .sort((a, b) => a.seq - b.seq)
-                .map((m) => m.text ?? ''),
+                // A backlog sent as one message (coalesce_backlog) counts as the replies it carries.
+                .flatMap((m) => (m.text ?? '').split('\n\n')),
         outboxOf: (contact) =>
             cluster
                 .persistence()
