@@ -6,7 +6,9 @@ import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket
  *
  * Rocket.Chat reads and removes by a SUBSET of a record's associations but updates by the EXACT
  * array (order included), and has no compare-and-set. So each kind of record has one fixed array,
- * built only by `associationsOf` below, for its whole life.
+ * built only by `associationsOf` below, for its whole life. The most selective key comes first
+ * where a kind allows it (a MongoDB multikey index on `associations` looks an exact array up by its
+ * first element): records kept since 0.1.0 keep the order they were written with.
  */
 
 /**
@@ -99,22 +101,22 @@ export const associationsOf = {
     visitorTokenKey: () => [Keys.visitorTokenKey()],
     /** Found with the contact's outbox (the drain) and with the room's conversation (an agent message's one read). */
     forwardLog: (log: { contactUuid: string; roomId: string }) => [
-        Keys.forwardLogs(),
+        Keys.forwardLog(log.roomId),
         Keys.contactOutbox(log.contactUuid),
         Keys.room(log.roomId),
-        Keys.forwardLog(log.roomId),
+        Keys.forwardLogs(),
     ],
-    sentLogEntry: (uuid: string) => [Keys.sentLog(), Keys.sentLogEntry(uuid)],
+    sentLogEntry: (uuid: string) => [Keys.sentLogEntry(uuid), Keys.sentLog()],
     failureWatch: () => [Keys.failureWatch()],
-    scopePause: (scope: string) => [Keys.scopePauses(), Keys.scopePause(scope)],
+    scopePause: (scope: string) => [Keys.scopePause(scope), Keys.scopePauses()],
     /** Also found with the contact's outbox: the drain's catch-up must not send a held reply. */
     heldReply: (held: { id: string; contactUuid: string }) => [
-        Keys.heldReplies(),
+        Keys.heldReply(held.id),
         Keys.contactHeld(held.contactUuid),
         Keys.contactOutbox(held.contactUuid),
-        Keys.heldReply(held.id),
+        Keys.heldReplies(),
     ],
-    deliveryFailures: (hour: number) => [Keys.deliveryFailures(), Keys.deliveryFailureHour(hour)],
+    deliveryFailures: (hour: number) => [Keys.deliveryFailureHour(hour), Keys.deliveryFailures()],
     rapidProProbe: () => [Keys.rapidProProbe()],
 } as const;
 
