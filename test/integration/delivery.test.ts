@@ -73,6 +73,8 @@ describe('delivery guarantees when RapidPro misbehaves', () => {
     it('waits as long as a 429 Retry-After asks before trying again', async () => {
         const { contact, roomId } = await openChat();
         rig.sim.failNext(1, { status: 429, retryAfter: 120, path: 'messages.json' });
+        // The bridge carries the reply over broadcasts.json while messages.json is paused: that is throttled too.
+        rig.sim.failNext(1, { status: 429, retryAfter: 120, path: 'broadcasts.json' });
         const before = Date.now();
         await rig.host.rc.agentSendMessage(roomId, 'alice', 'Please hold on.');
         const retries = pendingDrains();
