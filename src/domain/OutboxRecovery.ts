@@ -1,5 +1,6 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 
+import { THROTTLED_REASON } from '../lib/limits';
 import type { OutboxItem } from './outboxItems';
 import { OutboxStore } from './OutboxStore';
 import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
@@ -55,10 +56,15 @@ export class OutboxRecovery {
         };
     }
 
-    /** Items whose last try failed and that wait for a later one. */
+    /**
+     * Items whose last try failed and that wait for a later one; not those RapidPro throttled (429):
+     * they wait for their budget, and probing RapidPro would only spend more of it.
+     */
     async waitingAfterFailure(reader: IPersistenceRead): Promise<OutboxItem[]> {
         const now = this.now();
-        return (await this.store.all(reader)).filter((item) => item.attempts > 0 && item.nextAttemptAt > now);
+        return (await this.store.all(reader)).filter(
+            (item) => item.attempts > 0 && item.nextAttemptAt > now && item.lastError !== THROTTLED_REASON,
+        );
     }
 
     /**

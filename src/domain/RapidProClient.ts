@@ -1,6 +1,7 @@
 import type { IHttp, IHttpRequest, IHttpResponse } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { parseRetryAfterMs } from '../lib/retryPolicy';
+import { THROTTLED_REASON } from '../lib/limits';
 
 export interface RapidProConnection {
     baseUrl: string;
@@ -120,7 +121,7 @@ export function classifyResponse<T>(response: IHttpResponse): RapidProOutcome<T>
             kind: 'retry',
             status,
             retryAfterMs: parseRetryAfterMs(header(response, 'retry-after')),
-            reason: status === 429 ? 'RapidPro is rate limiting this workspace' : `RapidPro answered HTTP ${status}`,
+            reason: status === 429 ? THROTTLED_REASON : `RapidPro answered HTTP ${status}`,
         };
     }
     return { kind: 'rejected', status, reason: describeRejection(status, body) };

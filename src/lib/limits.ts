@@ -91,3 +91,6 @@ export const SCOPE_PRESSURE_MS = 60000;
 export const SCOPE_TURN_REQUESTS = 1;
 /** Drains waiting for a paused scope resume spread over this long, in no fixed order. */
 export const SCOPE_RESUME_SPREAD_MS = 500;
+
+/** Why a call waits when RapidPro answered 429: its budget, not an outage (the recovery probe leaves it alone). */
+export const THROTTLED_REASON = 'RapidPro is rate limiting this workspace';

@@ -87,7 +87,8 @@ describe('/rapidpro and recovery after an outage', () => {
         rig.sim.setDown(false);
         const flushed = await command('admin', channelId, '/rapidpro flush');
         expect(flushed).toBe('Tried 1 waiting call now. Every reply has been delivered.');
-        expect(textsTo(contact)).toEqual(['first while down', 'second while down']);
+        // Both waited (a backlog): they go as one message, in order (coalesce_backlog, on by default).
+        expect(textsTo(contact)).toEqual(['first while down\n\nsecond while down']);
         expect(await command('admin', channelId, '/rapidpro')).toContain('Replies waiting: none');
     });
 
