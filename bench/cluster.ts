@@ -4,6 +4,8 @@
  * concurrently, order rotated), so the 3-vs-1 ratio comes from the same machine conditions. Then the slow-contact
  * runs on the largest cluster.
  */
+import * as fs from 'node:fs';
+
 import { ratio, summarize, type Summary } from './lib/stats';
 import { WorkerHandle } from './lib/workerHandle';
 import type { ClusterThroughputResult, SlowContactRun } from './clusterWorker';
@@ -139,6 +141,11 @@ export async function runCluster(zip: string, cfg: ClusterConfig, log: (line: st
     } finally {
         for (const w of workers) {
             w.kill();
+            if (w.stderrBytes > 0) {
+                log(`${w.kind} worker stderr (${w.stderrBytes} bytes): ${w.logFile}`);
+            } else {
+                fs.rmSync(w.logFile, { force: true });
+            }
         }
     }
 }

@@ -54,7 +54,7 @@ const CONFIG = QUICK
           // The cluster run: fewer conversations than the throughput run (3 instances = 3 Deno processes + the
           // host on 2 cores), the same load for 1, 2 and 3 instances.
           clusterInstances: [1, 2, 3],
-          clusterConversations: 100,
+          clusterConversations: 50,
           clusterMessages: 10,
           clusterInFlight: 64,
           clusterRequestTimeoutMs: 5000,
