@@ -423,7 +423,7 @@ class ClusterSubject {
         withSlow: boolean;
         hangMs: number;
     }): Promise<SlowContactRun> {
-        await this.cluster.idle();
+        await this.quiet();
         const n = this.cluster.size;
         const others = this.convs.slice(0, args.others);
         const slow = args.withSlow ? this.convs[args.others + this.slowUsed++] : undefined;
@@ -472,7 +472,7 @@ class ClusterSubject {
                 lastArrival = Math.max(lastArrival, arrived);
             }
         }
-        await Promise.all(slowHandled); // its hung calls end (request timeout) before the next run
+        await Promise.all(slowHandled);
         const hungWithinWindowMs = this.hung.reduce((a, h) => a + Math.max(0, Math.min(h.to, lastArrival) - Math.max(h.from, t0)), 0);
         const result: SlowContactRun = {
             withSlow: args.withSlow,
@@ -490,7 +490,18 @@ class ClusterSubject {
         for (const text of sentAt.keys()) {
             this.arrivals.delete(text);
         }
+        await this.quiet();
         return result;
+    }
+
+    /**
+     * Between slow-contact runs: no hung call still open (a drain job of the slow contact may have started one
+     * after its events were handled) and no drain job pending, so a run does not inherit the previous one's.
+     */
+    private async quiet(): Promise<void> {
+        const lastHang = Math.max(0, ...this.hung.map((h) => h.to));
+        await sleep(Math.max(0, lastHang - performance.now() + 200));
+        await this.flush();
     }
 
     // ------------------------------------------------------------------ jobs, diagnostics, shutdown
