@@ -4,13 +4,14 @@
  * RapidPro simulator. Measurement batches alternate between them (never concurrently), so the
  * ratios come from the same run under the same machine conditions.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { median, ratio, round, summarize, type Summary } from './lib/stats';
 import { runThrottledComparison } from './lib/throttled';
+import { WorkerHandle } from './lib/workerHandle';
+import { type ClusterFigures, runCluster } from './cluster';
 import type { BatchResult, Kind, MemoryInfo, OpKind, ThroughputResult } from './worker';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -28,6 +29,15 @@ const CONFIG = QUICK
           messages: 10,
           inFlight: 64,
           burstConversations: 50,
+          clusterInstances: [1, 2, 3],
+          clusterConversations: 20,
+          clusterMessages: 4,
+          clusterInFlight: 64,
+          clusterRequestTimeoutMs: 5000,
+          slowOthers: 10,
+          slowMessages: 6,
+          slowSpacingMs: 500,
+          slowRounds: 1,
       }
     : {
           active: 10,
@@ -42,6 +52,17 @@ const CONFIG = QUICK
           messages: 10,
           inFlight: 64,
           burstConversations: 100,
+          // The cluster run: fewer conversations than the throughput run (3 instances = 3 Deno processes + the
+          // host on 2 cores), the same load for 1, 2 and 3 instances.
+          clusterInstances: [1, 2, 3],
+          clusterConversations: 50,
+          clusterMessages: 10,
+          clusterInFlight: 64,
+          clusterRequestTimeoutMs: 5000,
+          slowOthers: 20,
+          slowMessages: 10,
+          slowSpacingMs: 500,
+          slowRounds: 2,
       };
 // Overrides for experiments: BENCH_ROUNDS=20, BENCH_SCALE_LEVELS=10,1000,100000, ...
 for (const key of Object.keys(CONFIG) as Array<keyof typeof CONFIG>) {
@@ -52,74 +73,6 @@ for (const key of Object.keys(CONFIG) as Array<keyof typeof CONFIG>) {
 }
 
 const TARGETS = { endpoint_ratio: 1.5, event_ratio: 1.5, throughput_ratio: 0.5, scaling_ratio: 1.25 };
-
-class WorkerHandle {
-    private readonly child: ChildProcess;
-    private nextId = 1;
-    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
-    private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-    private readonly ready: Promise<void>;
-
-    /** The worker's stderr (the engine prints every failed app call there, with its logs): kept out of the table. */
-    public readonly logFile: string;
-    public stderrBytes = 0;
-
-    constructor(public readonly kind: Kind) {
-        this.child = fork(path.join(__dirname, 'run.js'), ['--worker'], {
-            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-            env: { ...process.env, NODE_ENV: 'production' },
-            execArgv: ['--max-old-space-size=4096'],
-        });
-        this.logFile = path.join(os.tmpdir(), `rapidpro-bench-${kind}-${process.pid}.log`);
-        const out = fs.createWriteStream(this.logFile);
-        this.child.stderr!.on('data', (chunk: Buffer) => {
-            this.stderrBytes += chunk.length;
-            out.write(chunk);
-        });
-        this.ready = new Promise((resolve, reject) => {
-            this.child.once('exit', (code) => reject(new Error(`${kind} worker exited (${code})`)));
-            // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
-            this.child.on('message', (m: any) => {
-                if (m?.ready) {
-                    resolve();
-                    return;
-                }
-                const p = this.pending.get(m.id);
-                if (!p) {
-                    return;
-                }
-                this.pending.delete(m.id);
-                if (m.ok) {
-                    p.resolve(m.result);
-                } else {
-                    p.reject(new Error(`[${kind} worker] ${m.error}`));
-                }
-            });
-        });
-        this.child.on('exit', (code) => {
-            for (const p of this.pending.values()) {
-                p.reject(new Error(`${kind} worker exited (${code})`));
-            }
-            this.pending.clear();
-        });
-    }
-
-    // biome-ignore lint/suspicious/noExplicitAny: worker results are untyped JSON over IPC
-    async call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
-        await this.ready;
-        const id = this.nextId++;
-        return new Promise<T>((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
-            this.child.send({ id, cmd, args });
-        });
-    }
-
-    kill(): void {
-        if (this.child.exitCode === null) {
-            this.child.kill('SIGKILL');
-        }
-    }
-}
 
 function log(line: string): void {
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -186,8 +139,8 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         `${QUICK ? 'QUICK ' : ''}run: app ${path.relative(process.cwd(), zips.appZip)}` +
             `, floor ${path.relative(process.cwd(), zips.floorZip)}`,
     );
-    const app = new WorkerHandle('app');
-    const floor = new WorkerHandle('floor');
+    const app = new WorkerHandle('app', '--worker');
+    const floor = new WorkerHandle('floor', '--worker');
     const workers = { app, floor };
     try {
         const [appInit, floorInit] = [
@@ -324,6 +277,23 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         await app.call('stop');
         await floor.call('stop');
 
+        // ---------------------------------------------------------------- cluster (1, 2, 3 instances) and the slow contact
+        const cl = await runCluster(
+            zips.appZip,
+            {
+                clusterInstances: CONFIG.clusterInstances,
+                clusterConversations: CONFIG.clusterConversations,
+                clusterMessages: CONFIG.clusterMessages,
+                clusterInFlight: CONFIG.clusterInFlight,
+                requestTimeoutMs: CONFIG.clusterRequestTimeoutMs,
+                slowOthers: CONFIG.slowOthers,
+                slowMessages: CONFIG.slowMessages,
+                slowSpacingMs: CONFIG.slowSpacingMs,
+                slowRounds: CONFIG.slowRounds,
+            },
+            log,
+        );
+
         // ---------------------------------------------------------------- results
         const L = {
             app_message: lat('app.message', 'primary'),
@@ -396,6 +366,17 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             burst_reordered: burst.app.agentToContact.reordered,
             peak_rss_mb: mb(memApp.denoVmHWMkB),
             peak_rss_host_mb: mb(memApp.hostVmHWMkB),
+            cluster_lost: cl.lost,
+            cluster_duplicated: cl.duplicated,
+            cluster_reordered: cl.reordered,
+            cluster_throughput_ratio: cl.throughput_ratio,
+            cluster_ops_per_sec: Object.fromEntries(cl.runs.map((r) => [r.instances, round(r.opsPerSec, 1)])),
+            slow_contact_delay_ms: {
+                without: { p50: cl.slow.without.p50, p99: cl.slow.without.p99 },
+                with: { p50: cl.slow.with.p50, p99: cl.slow.with.p99 },
+                p50_ratio: cl.slow.p50_ratio,
+                p99_ratio: cl.slow.p99_ratio,
+            },
             targets: {
                 endpoint_ratio: { max: TARGETS.endpoint_ratio, met: ratio(L.app_message.p50, L.floor_ping.p50) <= TARGETS.endpoint_ratio },
                 event_ratio: { max: TARGETS.event_ratio, met: ratio(L.app_event.p50, L.floor_event.p50) <= TARGETS.event_ratio },
@@ -410,6 +391,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                     met: tally('app', 'lost') + tally('app', 'duplicated') + tally('app', 'reordered') === 0,
                 },
                 http_requests_per_text_part: { max: 1, met: httpPerPart <= 1 },
+                cluster_lost_duplicated_reordered: { max: 0, met: cl.lost + cl.duplicated + cl.reordered === 0 },
             },
             machine: {
                 cpu_model: os.cpus()[0]?.model,
@@ -447,6 +429,33 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 settled:
                     'until callApi / agentSendMessage resolved, i.e. the response AND every app event it caused ' +
                     'was handled (the harness waits for rc.idle())',
+                cluster:
+                    `the app on harness/engine/cluster.ts (N instances = N EngineHosts, each its own Deno runtime, over one ` +
+                    `emulated Rocket.Chat, one app persistence, one Agenda collection; each instance's Agenda runs due jobs ` +
+                    `in real time), N = ${CONFIG.clusterInstances.join(', ')}, one process per N, all up at once, ` +
+                    `throughput segments alternating between them (order rotated); the throughput run's load (per ` +
+                    `conversation: contact messages one after the other through the \`message\` endpoint, agent messages ` +
+                    `one after the other, each once the app handled the previous; at most ${CONFIG.clusterInFlight} in flight ` +
+                    `over both directions) with ${CONFIG.clusterConversations} conversations x ${CONFIG.clusterMessages} ` +
+                    `messages each way (fewer conversations than the single-instance run: 3 runtimes + host on 2 cores), the ` +
+                    `same for every N; message i of conversation c, both ways, on instance (c + i) mod N: the balancer's ` +
+                    `round-robin for the HTTP calls, and one contact's calls and events alternate instances; setup = real ` +
+                    `handoffs, round-robin`,
+                cluster_lost_duplicated_reordered:
+                    'cluster_lost / cluster_duplicated / cluster_reordered: totals over the 2- and 3-instance runs, both ' +
+                    'directions (contact -> agent: visitor messages in the rooms; agent -> contact: what the simulator ' +
+                    'accepted, in its order), after the due drain jobs ran; the 1-instance figures are in raw.cluster',
+                cluster_throughput_ratio:
+                    'ops/s with the largest N / ops/s with 1 instance, same machine, same run (2 cores: more instances add ' +
+                    'processes, not cores); cluster_ops_per_sec per N',
+                slow_contact_delay_ms:
+                    `on the ${Math.max(...CONFIG.clusterInstances)}-instance cluster: ${CONFIG.slowOthers} contacts' agents ` +
+                    `each write ${CONFIG.slowMessages} messages, one every ${CONFIG.slowSpacingMs} ms (staggered; events on ` +
+                    `instance (c + i) mod N; Rocket.Chat does not wait for app events); delay = agent message created -> ` +
+                    `the simulator handles its POST messages.json (a delivery left to a drain job included); "with": one ` +
+                    `more contact writes the same way and every messages.json call for it hangs past the app's ` +
+                    `request_timeout_ms (${CONFIG.clusterRequestTimeoutMs} ms; the simulator's delayNext, then 503, no ` +
+                    `effect); ${CONFIG.slowRounds} round(s) of without/with (order alternating), samples pooled`,
             },
             raw: {
                 latency_ms: L,
@@ -494,6 +503,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 memory: { app: memApp, floor: memFloor },
                 setup: { app: appSetup, floor: floorSetup },
                 diagnostics: { app: diagApp, floor: diagFloor },
+                cluster: clusterRaw(cl),
                 runtime_s: round((Date.now() - started) / 1000, 1),
                 throttled: throttled && {
                     definition: throttled.definition,
@@ -506,7 +516,7 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
         };
         const out = path.join(__dirname, QUICK ? 'results.local.json' : 'results.json');
         fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-        printTable(results, L, cats, scaleSummary, tp, burst, memApp, memFloor);
+        printTable(results, L, cats, scaleSummary, tp, burst, memApp, memFloor, cl);
         for (const line of throttled?.table || []) {
             log(line);
         }
@@ -536,6 +546,7 @@ function printTable(
     burst: Record<Kind, any>,
     memApp: MemoryInfo,
     memFloor: MemoryInfo,
+    cl: ClusterFigures,
 ): void {
     const lines: string[] = [];
     const m = results.machine;
@@ -607,6 +618,22 @@ function printTable(
                 `HTTP ${b.httpToMessagesJson}; retries ${b.retryJobsRun}`,
         );
     }
+    for (const r of cl.runs) {
+        const d = (x: { lost: number; duplicated: number; reordered: number }) => `${x.lost}/${x.duplicated}/${x.reordered}`;
+        lines.push(
+            `cluster    ${r.instances} inst ${r.conversations} conv x ${r.messagesEachWay} each way, ${r.inFlight} in flight: ` +
+                `${fmt(r.opsPerSec, 0)} ops/s (${fmt(r.elapsedMs / 1000, 1)} s), op p50 endpoint ${fmt(r.endpointUnderLoad.p50, 0)} ms, ` +
+                `event ${fmt(r.eventUnderLoad.p50, 0)} ms; in lost/dup/reord ${d(r.contactToAgent)}, out ${d(r.agentToContact)}; ` +
+                `errors ${r.endpointErrors}+${r.eventErrors}; drain jobs ${r.retryJobsRun}`,
+        );
+    }
+    lines.push(`cluster ratio per interleaved segment (largest/1): ${cl.per_segment_ratios.map((x) => fmt(x)).join(' ')}`);
+    const s = cl.slow;
+    lines.push(
+        `slow contact (${s.instances} inst, ${s.without.n}+${s.with.n} deliveries): others' delay p50/p99 ` +
+            `${fmt(s.without.p50, 0)}/${fmt(s.without.p99, 0)} ms without, ${fmt(s.with.p50, 0)}/${fmt(s.with.p99, 0)} ms with ` +
+            `(x${fmt(s.p50_ratio)} / x${fmt(s.p99_ratio)}); slow calls hung ${s.slow_calls_hung}; others missing ${s.missing}`,
+    );
     lines.push(
         `memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor ` +
             `deno ${mb(memFloor.denoVmHWMkB)}, floor host ${mb(memFloor.hostVmHWMkB)}`,
@@ -620,6 +647,29 @@ function printTable(
     lines.push(`${mark(t.scaling_ratio.met)} scaling_ratio    ${fmt(results.scaling_ratio)} (<= ${t.scaling_ratio.max})`);
     lines.push(`${mark(t.lost_duplicated_reordered.met)} lost/dup/reord   ${results.lost}/${results.duplicated}/${results.reordered}`);
     lines.push(`${mark(t.http_requests_per_text_part.met)} HTTP per part    ${fmt(results.http_requests_per_text_part)}`);
+    lines.push(
+        `${mark(t.cluster_lost_duplicated_reordered.met)} cluster l/d/r    ${results.cluster_lost}/${results.cluster_duplicated}/` +
+            `${results.cluster_reordered} (2 and 3 instances)`,
+    );
+    lines.push(
+        `     cluster ratio    ${fmt(results.cluster_throughput_ratio)} (ops/s ${Math.max(...cl.runs.map((r) => r.instances))} instances / 1)`,
+    );
     lines.push(`     peak_rss_mb      ${fmt(results.peak_rss_mb, 1)} (app Deno), host ${fmt(results.peak_rss_host_mb, 1)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** results.json's raw cluster figures (per instance count; segments and delay samples left out). */
+function clusterRaw(cl: ClusterFigures): unknown {
+    return {
+        per_instances: Object.fromEntries(
+            cl.runs.map(({ segments: _segments, ...r }) => [r.instances, { ...r, opsPerSec: round(r.opsPerSec, 1) }]),
+        ),
+        per_segment_ratios: cl.per_segment_ratios,
+        per_segment_ratio_median: median(cl.per_segment_ratios),
+        misrouted_2_3: cl.misrouted,
+        slow_contact: cl.slow,
+        setup: cl.setup,
+        diagnostics: cl.diagnostics,
+        worker_stderr_bytes: cl.stderr_bytes,
+    };
 }

@@ -8,7 +8,8 @@
  *
  * This file: packages what is missing or stale (the main app and the floor fixture, with the
  * repository's cached packager scripts/package-app.js), then runs bench/main.ts under ts-node.
- * With `--worker` it is one benchmark subject (bench/worker.ts), forked by main.ts.
+ * With `--worker` it is one benchmark subject (bench/worker.ts), with `--cluster-worker` one cluster subject
+ * (bench/clusterWorker.ts), forked by main.ts.
  */
 
 const path = require('node:path');
@@ -38,6 +39,9 @@ function ensureZips() {
 if (process.argv.includes('--worker')) {
     registerTs();
     require('./worker.ts');
+} else if (process.argv.includes('--cluster-worker')) {
+    registerTs();
+    require('./clusterWorker.ts');
 } else {
     const zips = ensureZips();
     registerTs();

@@ -14,45 +14,16 @@ import { buildApiRequest, EngineHost } from '../harness/engine';
 import type { RcRoom } from '../harness/engine';
 import { type RapidProSimulator, startRapidProSimulator } from '../harness/rapidpro-sim/simulator';
 
+import { check, type DirectionCheck, SECRET, Slots } from './lib/delivery';
 import { type Counts, HostInstrument, type StoredRecord } from './lib/instrument';
 import { summarize, type Summary } from './lib/stats';
 
-/** FIFO limit on concurrent operations (0 = none). */
-class Slots {
-    private free: number;
-    private readonly waiting: Array<() => void> = [];
-
-    constructor(private readonly limit: number) {
-        this.free = limit;
-    }
-
-    async run<T>(work: () => Promise<T>): Promise<T> {
-        if (this.limit > 0) {
-            if (this.free > 0) {
-                this.free--;
-            } else {
-                await new Promise<void>((resolve) => this.waiting.push(resolve));
-            }
-        }
-        try {
-            return await work();
-        } finally {
-            if (this.limit > 0) {
-                const next = this.waiting.shift();
-                if (next) {
-                    next();
-                } else {
-                    this.free++;
-                }
-            }
-        }
-    }
-}
+export type { DirectionCheck } from './lib/delivery';
+export { SECRET } from './lib/delivery';
 
 export type Kind = 'app' | 'floor';
 export type OpKind = 'ping' | 'message' | 'event';
 
-export const SECRET = 'bench-bridge-secret-3c9d';
 const DEPARTMENT = 'General';
 const AGENTS = 20;
 
@@ -74,15 +45,6 @@ export interface BatchResult {
     settled: number[];
     failures: number;
     counts: Counts;
-}
-
-export interface DirectionCheck {
-    expected: number;
-    received: number;
-    lost: number;
-    duplicated: number;
-    reordered: number;
-    misrouted: number;
 }
 
 export interface ThroughputResult {
@@ -757,36 +719,6 @@ class Worker {
         await this.host.stop();
         await this.sim.close();
     }
-}
-
-function check(convs: Conversation[], m: number, got: Map<number, number[]>): Omit<DirectionCheck, 'misrouted'> {
-    let received = 0;
-    let lost = 0;
-    let duplicated = 0;
-    let reordered = 0;
-    for (const c of convs) {
-        const seq = got.get(c.idx) || [];
-        received += seq.length;
-        const seen = new Set<number>();
-        let highest = -1;
-        for (const i of seq) {
-            if (seen.has(i)) {
-                duplicated++;
-                continue;
-            }
-            seen.add(i);
-            if (i < highest) {
-                reordered++; // arrived after a later message of the same conversation
-            }
-            highest = Math.max(highest, i);
-        }
-        for (let i = 0; i < m; i++) {
-            if (!seen.has(i)) {
-                lost++;
-            }
-        }
-    }
-    return { expected: convs.length * m, received, lost, duplicated, reordered };
 }
 
 // ------------------------------------------------------------------ IPC loop
