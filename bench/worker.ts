@@ -637,18 +637,21 @@ class Worker {
         const outRe = new RegExp(`^${tag} out (\\d+) (\\d+)$`);
         const outbound = new Map<number, number[]>();
         let misroutedOut = 0;
+        // A waiting backlog goes as one RapidPro message (coalesce_backlog): it counts as the replies it carries.
         for (const sent of this.sim.sent) {
-            const hit = outRe.exec(sent.text || '');
-            if (!hit) {
-                continue;
+            for (const text of (sent.text || '').split('\n\n')) {
+                const hit = outRe.exec(text);
+                if (!hit) {
+                    continue;
+                }
+                const idx = Number(hit[1]);
+                const conv = byIdx.get(idx);
+                if (!conv || sent.contact !== conv.contactUuid) {
+                    misroutedOut++;
+                    continue;
+                }
+                (outbound.get(idx) || outbound.set(idx, []).get(idx)!).push(Number(hit[2]));
             }
-            const idx = Number(hit[1]);
-            const conv = byIdx.get(idx);
-            if (!conv || sent.contact !== conv.contactUuid) {
-                misroutedOut++;
-                continue;
-            }
-            (outbound.get(idx) || outbound.set(idx, []).get(idx)!).push(Number(hit[2]));
         }
         return {
             contactToAgent: { ...check(convs, m, inbound), misrouted: misroutedIn },

@@ -330,7 +330,8 @@ export class DeliveryQueue {
         const started = this.now();
         const { coalesceBacklog, scopePause } = ctx.config;
         if (scopePause && items.length > 0) {
-            await this.pauses.refresh(ctx.read.getPersistenceReader(), clock());
+            // This instance's own clock: a job's later due time must not make the cached view look stale (or fresh).
+            await this.pauses.refresh(ctx.read.getPersistenceReader(), this.now());
         }
         let requests = 0;
         /** A merged send RapidPro refused: that item is tried again alone, so one bad part refuses only itself. */
