@@ -13,6 +13,7 @@ import { type RapidProSimulator, startRapidProSimulator } from '../harness/rapid
 
 import { check, type DirectionCheck, SECRET, Slots } from './lib/delivery';
 import { summarize, type Summary } from './lib/stats';
+import { serveOverIpc } from './lib/ipc';
 
 const DEPARTMENT = 'General';
 const AGENTS = 20;
@@ -555,18 +556,5 @@ class ClusterSubject {
 // ------------------------------------------------------------------ IPC loop
 
 const subject = new ClusterSubject();
-type Command = { id: number; cmd: keyof ClusterSubject; args?: unknown };
 
-process.on('message', async (message: Command) => {
-    try {
-        const fn = (subject as unknown as Record<string, (a: unknown) => Promise<unknown>>)[message.cmd];
-        const result = await fn.call(subject, message.args ?? {});
-        process.send!({ id: message.id, ok: true, result });
-        if (message.cmd === 'stop') {
-            setTimeout(() => process.exit(0), 50);
-        }
-    } catch (error) {
-        process.send!({ id: message.id, ok: false, error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
-    }
-});
-process.send!({ ready: true });
+serveOverIpc(subject);

@@ -17,6 +17,7 @@ import { type RapidProSimulator, startRapidProSimulator } from '../harness/rapid
 import { check, type DirectionCheck, SECRET, Slots } from './lib/delivery';
 import { type Counts, HostInstrument, type StoredRecord } from './lib/instrument';
 import { summarize, type Summary } from './lib/stats';
+import { serveOverIpc } from './lib/ipc';
 
 export type { DirectionCheck } from './lib/delivery';
 export { SECRET } from './lib/delivery';
@@ -727,18 +728,5 @@ class Worker {
 // ------------------------------------------------------------------ IPC loop
 
 const worker = new Worker();
-type Command = { id: number; cmd: keyof Worker; args?: unknown };
 
-process.on('message', async (message: Command) => {
-    try {
-        const fn = (worker as unknown as Record<string, (a: unknown) => Promise<unknown>>)[message.cmd];
-        const result = await fn.call(worker, message.args ?? {});
-        process.send!({ id: message.id, ok: true, result });
-        if (message.cmd === 'stop') {
-            setTimeout(() => process.exit(0), 50);
-        }
-    } catch (error) {
-        process.send!({ id: message.id, ok: false, error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
-    }
-});
-process.send!({ ready: true });
+serveOverIpc(worker);

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-
 import { type ApiResult, Cluster, type ClusterOptions, mainAppZip, type Target } from '../../../harness/engine';
 import type { RcMessage } from '../../../harness/rocketchat/types';
 import { type RapidProSimulator, type RapidProSimulatorOptions, startRapidProSimulator } from '../../../harness/rapidpro-sim/simulator';
-import { type Contact, DEFAULT_DEPARTMENTS, SECRET } from './rig';
+import { type Contact, DEFAULT_DEPARTMENTS, defaultBody, newContact, SECRET } from './rig';
 
 export type { Contact } from './rig';
 
@@ -89,21 +87,8 @@ export async function startClusterBridge(options: ClusterRigOptions = {}): Promi
                 },
                 { on: callOptions.on },
             ),
-        newContact: (overrides = {}) => {
-            const uuid = randomUUID();
-            return { uuid, name: `Contact ${uuid.slice(0, 4)}`, urn: `whatsapp:55119${Math.floor(Math.random() * 1e8)}`, ...overrides };
-        },
-        defaultBody: (contact, extra = {}) => ({
-            contact: {
-                uuid: contact.uuid,
-                name: contact.name,
-                urn: contact.urn,
-                ...(contact.language ? { language: contact.language } : {}),
-            },
-            flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' },
-            results: { symptom: { value: 'fever', category: 'Fever' } },
-            ...extra,
-        }),
+        newContact,
+        defaultBody,
         openChat: async ({ agent = 'alice', on, takeOn } = {}) => {
             const contact = rig.newContact();
             const res = await rig.call('handoff', rig.defaultBody(contact), { on });

@@ -42,6 +42,27 @@ export interface RigOptions {
     departments?: DepartmentSpec[];
 }
 
+/** A fresh RapidPro contact on WhatsApp. */
+export function newContact(overrides: Partial<Contact> = {}): Contact {
+    const uuid = randomUUID();
+    return { uuid, name: `Contact ${uuid.slice(0, 4)}`, urn: `whatsapp:55119${Math.floor(Math.random() * 1e8)}`, ...overrides };
+}
+
+/** RapidPro's default Call Webhook body for a contact. */
+export function defaultBody(contact: Contact, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        contact: {
+            uuid: contact.uuid,
+            name: contact.name,
+            urn: contact.urn,
+            ...(contact.language ? { language: contact.language } : {}),
+        },
+        flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' },
+        results: { symptom: { value: 'fever', category: 'Fever' } },
+        ...extra,
+    };
+}
+
 export const DEFAULT_DEPARTMENTS = [
     { name: 'General', agents: [{ username: 'alice', name: 'Alice Agent', online: true }] },
     { name: 'Cardiology', agents: [{ username: 'bob', name: 'Dr Bob', online: true }] },
@@ -76,21 +97,8 @@ export async function startBridge(options: RigOptions = {}): Promise<BridgeRig> 
                 body,
                 headers: { Authorization: `Token ${SECRET}`, ...callOptions.headers },
             }),
-        newContact: (overrides = {}) => {
-            const uuid = randomUUID();
-            return { uuid, name: `Contact ${uuid.slice(0, 4)}`, urn: `whatsapp:55119${Math.floor(Math.random() * 1e8)}`, ...overrides };
-        },
-        defaultBody: (contact, extra = {}) => ({
-            contact: {
-                uuid: contact.uuid,
-                name: contact.name,
-                urn: contact.urn,
-                ...(contact.language ? { language: contact.language } : {}),
-            },
-            flow: { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Triage' },
-            results: { symptom: { value: 'fever', category: 'Fever' } },
-            ...extra,
-        }),
+        newContact,
+        defaultBody,
         openChat: async (agent = 'alice') => {
             const contact = rig.newContact();
             const res = await rig.call('handoff', rig.defaultBody(contact));
