@@ -2,13 +2,11 @@
  * The outbox without the engine: DeliveryQueue objects (one per "instance") on one in-memory
  * persistence with the real server's semantics, RapidPro behind a scripted IHttp, a hand-moved clock.
  */
-import { DeliveryQueue, type OutboundDraft, type RoomCatchUp } from '../../src/domain/DeliveryQueue';
+import type { OutboundDraft, RoomCatchUp } from '../../src/domain/DeliveryQueue';
 import { type ForwardLog, ForwardLogs, newForwardLog } from '../../src/domain/ForwardLog';
-import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
 import { associationsOf, Keys, RecordKind } from '../../src/domain/records';
 import { CLAIM_TTL_MS } from '../../src/lib/limits';
-import { deliveryContext, FakeClock, FakeRapidPro, FakeScheduler, RecordingNotifier, recordingLogger, testConfig } from './support/fakes';
-import { MemoryPersistence } from './support/memoryPersistence';
+import { deliveryContext, FakeRapidPro, outboxFixture, testConfig } from './support/fakes';
 
 const CONTACT = '5d76d86b-3bb9-4d5a-b822-c9d86f5d8e4b';
 const OTHER = '0b6f6f3c-2b8e-4f4e-9d6a-3c1f0f9a7e21';
@@ -19,18 +17,10 @@ function texts(...parts: string[]): OutboundDraft[] {
 }
 
 function setup() {
-    const persistence = new MemoryPersistence();
-    const clock = new FakeClock();
-    const rapidPro = new FakeRapidPro();
-    const scheduler = new FakeScheduler();
-    const notifier = new RecordingNotifier();
-    const logger = recordingLogger();
-    const instance = () => new DeliveryQueue(notifier, new RapidProClientFactory(), logger, clock.now);
-    const ctx = (config = testConfig()) => deliveryContext(persistence, rapidPro, scheduler, config);
-    // The contact's outbox key also finds its send claims and forward logs: only the calls here.
-    const outbox = (contact = CONTACT) =>
-        persistence.dataWith(`outbox:${contact}`).filter((record) => record.record === RecordKind.OutboxItem);
-    return { persistence, clock, rapidPro, scheduler, notifier, logger, instance, ctx, outbox };
+    const fixture = outboxFixture();
+    const ctx = (config = testConfig()) => deliveryContext(fixture.persistence, fixture.rapidPro, fixture.scheduler, config);
+    const outbox = (contact = CONTACT) => fixture.outbox(contact);
+    return { ...fixture, ctx, outbox };
 }
 
 describe('DeliveryQueue', () => {

@@ -3,13 +3,11 @@
  * every instance), replies go over broadcasts while messages.json is paused, waiting replies go
  * as one message and waiting field updates as one, contacts take turns while the budget is short.
  */
-import { DeliveryQueue, type OutboundDraft } from '../../src/domain/DeliveryQueue';
+import type { DeliveryQueue, OutboundDraft } from '../../src/domain/DeliveryQueue';
 import { BACKLOG_WAIT_MS, MERGE_SEPARATOR } from '../../src/domain/backlogPlan';
-import { RapidProClientFactory } from '../../src/domain/RapidProClientFactory';
 import { Keys, RecordKind } from '../../src/domain/records';
 import { CLAIM_TTL_MS, SCOPE_PAUSE_CACHE_MS } from '../../src/lib/limits';
-import { deliveryContext, FakeClock, FakeRapidPro, FakeScheduler, RecordingNotifier, recordingLogger, testConfig } from './support/fakes';
-import { MemoryPersistence } from './support/memoryPersistence';
+import { deliveryContext, type FakeClock, FakeRapidPro, outboxFixture, testConfig } from './support/fakes';
 
 const A = '5d76d86b-3bb9-4d5a-b822-c9d86f5d8e4b';
 const B = '0b6f6f3c-2b8e-4f4e-9d6a-3c1f0f9a7e21';
@@ -40,15 +38,10 @@ function throttled(seconds: number) {
 }
 
 function setup() {
-    const persistence = new MemoryPersistence();
-    const clock = new FakeClock();
-    const rapidPro = new FakeRapidPro();
-    const scheduler = new FakeScheduler();
-    const notifier = new RecordingNotifier();
-    const logger = recordingLogger();
-    const instance = () => new DeliveryQueue(notifier, new RapidProClientFactory(), logger, clock.now);
+    const fixture = outboxFixture();
+    const { persistence, rapidPro, scheduler, clock } = fixture;
     const ctx = (overrides: Record<string, unknown> = {}) => deliveryContext(persistence, rapidPro, scheduler, testConfig(overrides));
-    const outbox = (contact = A) => persistence.dataWith(`outbox:${contact}`).filter((record) => record.record === RecordKind.OutboxItem);
+    const outbox = (contact = A) => fixture.outbox(contact);
     const posts = (endpoint: string) => rapidPro.requests.filter((r) => r.method === 'post' && r.path.indexOf(endpoint) === 0);
     /** Runs the contact's last scheduled drain at its time. */
     const runJob = async (queue: DeliveryQueue, contact: string, config: Record<string, unknown> = {}) => {
@@ -62,7 +55,7 @@ function setup() {
         clock.value = Math.max(clock.value, job.when);
         await queue.drain(ctx(config), contact, { dueBy: job.when });
     };
-    return { persistence, clock, rapidPro, scheduler, notifier, logger, instance, ctx, outbox, posts, runJob };
+    return { ...fixture, ctx, outbox, posts, runJob };
 }
 
 describe('at the rate limit: scope pause', () => {

@@ -1,11 +1,13 @@
 import type { IHttp, IHttpRequest, IHttpResponse, IModify, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { IOnetimeSchedule } from '@rocket.chat/apps-engine/definition/scheduler';
 
-import type { DeliveryContext } from '../../../src/domain/DeliveryQueue';
+import { type DeliveryContext, DeliveryQueue } from '../../../src/domain/DeliveryQueue';
+import { RapidProClientFactory } from '../../../src/domain/RapidProClientFactory';
+import { RecordKind } from '../../../src/domain/records';
 import { RoomNotifier } from '../../../src/domain/RoomNotifier';
 import { type Logger, loggerOf } from '../../../src/lib/log';
 import { type BridgeConfig, parseBridgeConfig } from '../../../src/settings/BridgeConfig';
-import type { MemoryPersistence } from './memoryPersistence';
+import { MemoryPersistence } from './memoryPersistence';
 
 /** A clock the test moves by hand. */
 export class FakeClock {
@@ -152,4 +154,22 @@ export function deliveryContext(
     } as unknown as IRead;
     const modify = { getScheduler: () => scheduler } as unknown as IModify;
     return { read, modify, http: rapidPro as unknown as IHttp, persis: persistence, config };
+}
+
+/**
+ * DeliveryQueue objects (one per "instance") on one in-memory persistence, RapidPro behind a
+ * scripted IHttp, a hand-moved clock; `outbox(contact)` lists the contact's calls (its outbox key
+ * also finds its send claims and forward logs).
+ */
+export function outboxFixture() {
+    const persistence = new MemoryPersistence();
+    const clock = new FakeClock();
+    const rapidPro = new FakeRapidPro();
+    const scheduler = new FakeScheduler();
+    const notifier = new RecordingNotifier();
+    const logger = recordingLogger();
+    const instance = () => new DeliveryQueue(notifier, new RapidProClientFactory(), logger, clock.now);
+    const outbox = (contact: string) =>
+        persistence.dataWith(`outbox:${contact}`).filter((record) => record.record === RecordKind.OutboxItem);
+    return { persistence, clock, rapidPro, scheduler, notifier, logger, instance, outbox };
 }
