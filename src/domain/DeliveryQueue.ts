@@ -154,9 +154,10 @@ export class DeliveryQueue {
 
     /**
      * Withdraws the contact's waiting calls that match, under the send claim (so never one being
-     * sent). Answers how many were withdrawn; 0 when another instance holds the claim.
+     * sent). Answers how many were withdrawn; undefined when another instance was sending the
+     * contact's calls, so nothing could be withdrawn (nor known).
      */
-    async withdraw(ctx: DeliveryContext, contactUuid: string, matches: (item: OutboxItem) => boolean): Promise<number> {
+    async withdraw(ctx: DeliveryContext, contactUuid: string, matches: (item: OutboxItem) => boolean): Promise<number | undefined> {
         return this.mutex.run(contactUuid, () =>
             this.underClaim(ctx, contactUuid, this.now(), async (state) => {
                 const chosen = state.items.filter(matches);
@@ -164,7 +165,7 @@ export class DeliveryQueue {
                     await this.store.remove(ctx.persis, item);
                 }
                 return chosen.length;
-            }).then((held) => (held ? held.value : 0)),
+            }).then((held) => (held ? held.value : undefined)),
         );
     }
 

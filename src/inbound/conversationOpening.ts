@@ -69,6 +69,12 @@ async function adopt(ctx: EndpointContext, previous: Conversation, room: ILivech
                 ":warning: RapidPro's close flow had already started for this contact: their next replies may go to that flow " +
                     'rather than to this chat.',
             );
+        } else if (withdrawn === undefined) {
+            // Another instance was sending the contact's calls at that moment: the flow start may be among them.
+            note.push(
+                ":warning: RapidPro's close flow may be starting for this contact right now: their next replies may go to that " +
+                    'flow rather than to this chat.',
+            );
         }
     }
     if (previous.handoffSummary) {
