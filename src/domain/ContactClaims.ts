@@ -22,10 +22,26 @@ export interface ContactClaim {
 
 const isClaim = isRecordOf<ContactClaim>(RecordKind.HandoffClaim);
 
-/** Claims are stored next to what they guard, so the read that finds the work also finds the claims. */
+/**
+ * Claims are stored next to what they guard, so the read that finds the work also finds the claims:
+ * `send` beside the contact's outbox, `inbound` beside the contact's conversation and seen ids.
+ */
+export function keyBesideClaims(contactUuid: string, purpose: ClaimPurpose): RocketChatAssociationRecord {
+    return purpose === 'send' ? Keys.contactOutbox(contactUuid) : Keys.contact(contactUuid);
+}
+
 function associationsOfClaim(claim: ContactClaim): RocketChatAssociationRecord[] {
-    const beside = claim.purpose === 'send' ? Keys.contactOutbox(claim.contactUuid) : Keys.contact(claim.contactUuid);
-    return [Keys.handoffClaims(claim.contactUuid), beside, Keys.handoffClaim(claim.nonce)];
+    return [
+        Keys.handoffClaims(claim.contactUuid),
+        keyBesideClaims(claim.contactUuid, claim.purpose || 'inbound'),
+        Keys.handoffClaim(claim.nonce),
+    ];
+}
+
+/** A claim that went ahead, and what the read that confirmed it found beside it (the conversation, the outbox). */
+export interface HeldClaim {
+    claim: ContactClaim;
+    records: object[];
 }
 
 /** Whether `own` is the only live claim of its purpose among `records` (any records read by a key). */
@@ -79,10 +95,22 @@ export class ContactClaims {
      * `deadline` passes first.
      */
     async acquire(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<ContactClaim | undefined> {
+        const held = await this.acquireReading(contactUuid, purpose, deadline);
+        return held ? held.claim : undefined;
+    }
+
+    /**
+     * `acquire`, checking the claims with one read of the key they are stored beside: the caller
+     * gets what that read found (for `inbound`, the conversation and seen ids) and needs no other.
+     * 0.1.0 stored handoff claims under the claims key only: while an upgrade rolls over the
+     * cluster, such a claim (60 s at most) goes unseen here.
+     */
+    async acquireReading(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<HeldClaim | undefined> {
         for (let attempt = 1; ; attempt++) {
             const claim = await this.stake(contactUuid, purpose);
-            if (await this.isOnlyLive(claim)) {
-                return claim;
+            const records = await this.reader.readByAssociation(keyBesideClaims(contactUuid, purpose));
+            if (isOnlyLiveClaim(claim, records, this.now())) {
+                return { claim, records };
             }
             await this.release(claim);
             const pause = Math.min(1000, 25 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());

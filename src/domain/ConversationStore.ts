@@ -32,6 +32,8 @@ export interface Conversation {
     urnScheme?: string;
     /** When the contact last wrote (handoff, message): the start of the customer-care window. */
     lastInboundAt?: number;
+    /** When a reply was last held (the window had closed): replies read the held ones only after that. */
+    heldAt?: number;
 }
 
 /** Message ids the contact's room already got, newest last, kept in one record per contact. */
@@ -55,6 +57,14 @@ export function noSeenMessages(contactUuid: string): SeenMessages {
     return { record: RecordKind.SeenMessages, contactUuid, entries: [] };
 }
 
+/** The conversation and seen ids among the records read by the contact key (`Keys.contact`). */
+export function contactRecordsOf(contactUuid: string, records: object[]): { conversation?: Conversation; seen: SeenMessages } {
+    return {
+        conversation: newest(records.filter(isConversation)),
+        seen: records.filter(isSeenMessages)[0] || noSeenMessages(contactUuid),
+    };
+}
+
 /**
  * Conversation records live in app persistence under two keys, the contact and the room, so both
  * directions of traffic find them with one read. Next to them: the message ids already posted
@@ -75,12 +85,7 @@ export class ConversationStore {
 
     /** The conversation and the message ids already posted, in one read (both carry the contact key). */
     async findByContactWithSeen(contactUuid: string): Promise<{ conversation?: Conversation; seen: SeenMessages }> {
-        const records = await this.reader.readByAssociation(Keys.contact(contactUuid));
-        const seen = records.filter(isSeenMessages)[0];
-        return {
-            conversation: newest(records.filter(isConversation)),
-            seen: seen || noSeenMessages(contactUuid),
-        };
+        return contactRecordsOf(contactUuid, await this.reader.readByAssociation(Keys.contact(contactUuid)));
     }
 
     async findByRoom(roomId: string): Promise<Conversation | undefined> {

@@ -36,6 +36,11 @@ export interface PostedContactMessage {
     movedTo?: ILivechatRoom;
     /** The first refusal (in order mode the items after it were not tried). */
     error?: unknown;
+    /**
+     * The check of where the last text landed, still running (`room` and `movedTo` are final once it
+     * resolves; it never rejects): the caller records the message id meanwhile.
+     */
+    landed: Promise<void>;
 }
 
 /**
@@ -70,17 +75,25 @@ export class ContactRoomPoster {
         deadline: number,
         options: { done?: number[]; isolate?: boolean } = {},
     ): Promise<PostedContactMessage> {
-        const outcome: PostedContactMessage = { messageIds: [], attachmentsAsLinks: 0, done: [...(options.done || [])], room };
+        const outcome: PostedContactMessage = {
+            messageIds: [],
+            attachmentsAsLinks: 0,
+            done: [...(options.done || [])],
+            room,
+            landed: Promise.resolve(),
+        };
         for (let index = 0; index < items.length; index++) {
             if (outcome.done.includes(index)) {
                 continue;
             }
             const item = items[index];
             try {
+                // Nothing follows the last item into the room: where it landed is checked alongside the caller's work.
+                const last = index === items.length - 1;
                 if (item.kind === 'text') {
-                    await this.postText(outcome, visitor, item.text);
+                    await this.postText(outcome, visitor, item.text, last);
                 } else if (item.attachment.location) {
-                    await this.postText(outcome, visitor, describeLocation(item.attachment.location));
+                    await this.postText(outcome, visitor, describeLocation(item.attachment.location), last);
                 } else {
                     await this.postAttachment(outcome, visitor, item.attachment, deadline);
                 }
@@ -96,10 +109,20 @@ export class ContactRoomPoster {
         return outcome;
     }
 
-    private async postText(outcome: PostedContactMessage, visitor: IVisitor, text: string): Promise<void> {
+    private async postText(outcome: PostedContactMessage, visitor: IVisitor, text: string, deferCheck = false): Promise<void> {
         const builder = this.modify.getCreator().startLivechatMessage().setRoom(outcome.room).setVisitor(visitor).setText(text);
         const id = await this.modify.getCreator().finish(builder);
         outcome.messageIds.push(id);
+        const check = this.checkLanding(outcome, id);
+        if (deferCheck) {
+            outcome.landed = check;
+        } else {
+            await check;
+        }
+    }
+
+    /** Where a posted text landed: a new room when Rocket.Chat opened one behind the bridge's back. */
+    private async checkLanding(outcome: PostedContactMessage, id: string): Promise<void> {
         try {
             const landed = await this.read.getMessageReader().getById(id);
             const landedRoomId = landed?.room ? landed.room.id : outcome.room.id;

@@ -2,7 +2,7 @@ import type { ILivechatRoom, IVisitor } from '@rocket.chat/apps-engine/definitio
 
 import { type Conversation, ConversationStore, type SeenMessages } from '../domain/ConversationStore';
 import type { EndpointContext } from './BridgeEndpoint';
-import { ContactRoomPoster, contactItems } from './ContactRoomPoster';
+import { ContactRoomPoster, contactItems, type PostedContactMessage } from './ContactRoomPoster';
 import { adoptRoom } from './conversationOpening';
 import { errorText } from '../lib/log';
 import type { InboundAttachment } from './payloads/types';
@@ -48,6 +48,13 @@ export async function postContactWords(
     const before = earlier?.done || [];
     const poster = new ContactRoomPoster(ctx.read, ctx.modify, ctx.http, logger);
     const posted = await poster.post(open.room, visitor, items, deadline, { done: before, isolate: options.isolate });
+    const firstMessageId = posted.messageIds[0] || earlier?.roomMessageId || null;
+    const record = () =>
+        words.messageId && posted.done.length > before.length
+            ? recordSeen(ctx, open.seen, words.messageId, firstMessageId, posted)
+            : undefined;
+    // Where the last text landed is read while the message id is recorded: neither needs the other.
+    await Promise.all([posted.landed, record()]);
 
     let conversation = open.conversation;
     if (posted.movedTo) {
@@ -57,16 +64,8 @@ export async function postContactWords(
             // Agents' replies in that room would not reach the contact.
             logger.error(`Room ${posted.movedTo.id} not adopted: ${errorText(error)}`);
         }
-    }
-    const firstMessageId = posted.messageIds[0] || earlier?.roomMessageId || null;
-    if (words.messageId && posted.done.length > before.length) {
-        try {
-            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
-            await store.markMessageSeen(open.seen, words.messageId, firstMessageId || undefined, posted.error ? posted.done : undefined);
-        } catch (error) {
-            // The words are in the room; only a repeated call could post them twice.
-            logger.warn(`Message id not recorded in room ${posted.room.id}: ${errorText(error)}`);
-        }
+        // The old room's close clears its seen ids, maybe after the record above: written again for the new room.
+        await record();
     }
     if (posted.error) {
         const missing = items.length - posted.done.length;
@@ -89,4 +88,21 @@ export async function postContactWords(
         attachmentsAsLinks: posted.attachmentsAsLinks,
         error: posted.error,
     };
+}
+
+/** Records the message id as posted (with the items done, when not all got in). Never rejects. */
+async function recordSeen(
+    ctx: EndpointContext,
+    seen: SeenMessages,
+    messageId: string,
+    firstMessageId: string | null,
+    posted: PostedContactMessage,
+): Promise<void> {
+    try {
+        const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
+        await store.markMessageSeen(seen, messageId, firstMessageId || undefined, posted.error ? posted.done : undefined);
+    } catch (error) {
+        // The words are in the room; only a repeated call could post them twice.
+        ctx.services.logger.warn(`Message id not recorded in room ${posted.room.id}: ${errorText(error)}`);
+    }
 }

@@ -1,7 +1,7 @@
 import type { IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
-import { type Conversation, ConversationStore, type SeenMessages } from '../domain/ConversationStore';
+import { type Conversation, ConversationStore, contactRecordsOf, type SeenMessages } from '../domain/ConversationStore';
 
 export interface OpenConversation {
     conversation: Conversation;
@@ -10,18 +10,32 @@ export interface OpenConversation {
     seen: SeenMessages;
 }
 
+/** What the caller read already: the records under the contact key, a read of the room it expects. */
+export interface KnownContact {
+    records?: object[];
+    room?: { id: string; read: Promise<ILivechatRoom | undefined> };
+}
+
 /**
  * The contact's conversation if its room is still open. A record whose room was closed behind the
  * bridge's back (say the app was disabled when it closed) is cleared, so the contact is not stuck:
  * posting into a closed room would make Rocket.Chat open a new one.
  */
-export async function findOpenConversation(read: IRead, persis: IPersistence, contactUuid: string): Promise<OpenConversation | undefined> {
+export async function findOpenConversation(
+    read: IRead,
+    persis: IPersistence,
+    contactUuid: string,
+    known: KnownContact = {},
+): Promise<OpenConversation | undefined> {
     const store = new ConversationStore(read.getPersistenceReader(), persis);
-    const { conversation, seen } = await store.findByContactWithSeen(contactUuid);
+    const { conversation, seen } = known.records
+        ? contactRecordsOf(contactUuid, known.records)
+        : await store.findByContactWithSeen(contactUuid);
     if (!conversation) {
         return undefined;
     }
-    const room = (await read.getRoomReader().getById(conversation.roomId)) as ILivechatRoom | undefined;
+    const early = known.room && known.room.id === conversation.roomId ? await known.room.read : undefined;
+    const room = early || ((await read.getRoomReader().getById(conversation.roomId)) as ILivechatRoom | undefined);
     if (room && isRoomOpen(room)) {
         return { conversation, room, seen };
     }

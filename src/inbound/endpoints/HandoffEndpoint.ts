@@ -92,18 +92,19 @@ export class HandoffEndpoint extends BridgeEndpoint {
         started: number,
     ): Promise<IApiResponse> {
         const words = contactWordsOf(request);
-        const contactWrote = (roomId: string) =>
+        const contactWrote = (roomId: string, known: Conversation) =>
             ctx.services.replyWindow.contactWrote(
                 { read: ctx.read, modify: ctx.modify, http: ctx.http, persis: ctx.persis, config: ctx.config },
                 roomId,
                 urnScheme(request.contact.urn),
+                known,
             );
         if (!words) {
-            await contactWrote(open.room.id);
+            await contactWrote(open.room.id, open.conversation);
             return okResponse(describe('already_open', open.room, open.conversation));
         }
         const result = await postContactWords(ctx, open, open.room.visitor, words, started + WEBHOOK_CALL_BUDGET_MS, { isolate: true });
-        await contactWrote(result.room.id);
+        await contactWrote(result.room.id, result.kind === 'duplicate' ? open.conversation : result.conversation);
         if (result.kind === 'failed') {
             return notPostedResponse(result.error, result.room.id, true);
         }

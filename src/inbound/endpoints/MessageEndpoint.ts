@@ -1,10 +1,11 @@
 import type { IApiResponse } from '@rocket.chat/apps-engine/definition/api';
 import type { IApp } from '@rocket.chat/apps-engine/definition/IApp';
+import type { ILivechatRoom } from '@rocket.chat/apps-engine/definition/livechat';
 
 import type { BridgeServices } from '../../BridgeServices';
 import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoint';
 import { postContactWords } from '../contactWords';
-import { findOpenConversation } from '../openConversation';
+import { findOpenConversation, type KnownContact } from '../openConversation';
 import { ContactClaims } from '../../domain/ContactClaims';
 import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
 import { errorText } from '../../lib/log';
@@ -14,11 +15,17 @@ import type { ContactMessageRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
 import { notPostedResponse } from '../serverRefusals';
 
+/** How many contacts' rooms one instance remembers (a few hundred KB at most). */
+const REMEMBERED_ROOMS = 10000;
+
 /**
  * `POST message` (and the mediator alias `sendMessageToAgent`, whose text is the flow result
  * `clientmessage`): the contact's text and attachments, posted into their open room as the visitor.
  */
 export class MessageEndpoint extends BridgeEndpoint {
+    /** Each contact's room as last seen here (most recent last), to read it while the claim is taken. */
+    private readonly lastRoomOf = new Map<string, string>();
+
     constructor(
         app: IApp,
         path: string,
@@ -37,36 +44,65 @@ export class MessageEndpoint extends BridgeEndpoint {
         const message = parsed.value;
         const contactUuid = message.contact.uuid;
         return ctx.services.contactMutex.run(contactUuid, async () => {
+            // The room this contact wrote into last time is read meanwhile: usually it is still theirs.
+            const room = this.prefetchRoom(ctx, contactUuid);
             if (!message.messageId) {
-                return this.postWords(ctx, message, started);
+                return this.postWords(ctx, message, started, { room });
             }
             // RapidPro may deliver one webhook to two instances at once: the claim makes the second
             // wait for the first, then find the message id among those already posted (`duplicate`).
             const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis);
-            const claim = await claims.acquire(contactUuid, 'inbound', started + CLAIM_WAIT_MS);
-            if (!claim) {
+            const held = await claims.acquireReading(contactUuid, 'inbound', started + CLAIM_WAIT_MS);
+            if (!held) {
                 return errorResponse(
                     'contact_busy',
                     'Another call for this contact is being processed on another server right now; nothing was posted. Try again.',
                 );
             }
             try {
-                return await this.postWords(ctx, message, started);
+                // The read that confirmed the claim found the conversation and seen ids too.
+                return await this.postWords(ctx, message, started, { records: held.records, room });
             } finally {
-                await claims.release(claim).catch((error) => ctx.services.logger.warn(`Message claim not released: ${errorText(error)}`));
+                await claims
+                    .release(held.claim)
+                    .catch((error) => ctx.services.logger.warn(`Message claim not released: ${errorText(error)}`));
             }
         });
     }
 
-    private async postWords(ctx: EndpointContext, message: ContactMessageRequest, started: number): Promise<IApiResponse> {
+    private prefetchRoom(ctx: EndpointContext, contactUuid: string): KnownContact['room'] {
+        const roomId = this.lastRoomOf.get(contactUuid);
+        if (!roomId) {
+            return undefined;
+        }
+        const read = (ctx.read.getRoomReader().getById(roomId) as Promise<ILivechatRoom | undefined>).catch(() => undefined);
+        return { id: roomId, read };
+    }
+
+    private rememberRoom(contactUuid: string, roomId: string): void {
+        this.lastRoomOf.delete(contactUuid);
+        this.lastRoomOf.set(contactUuid, roomId);
+        if (this.lastRoomOf.size > REMEMBERED_ROOMS) {
+            this.lastRoomOf.delete(this.lastRoomOf.keys().next().value as string);
+        }
+    }
+
+    private async postWords(
+        ctx: EndpointContext,
+        message: ContactMessageRequest,
+        started: number,
+        known: KnownContact,
+    ): Promise<IApiResponse> {
         const contactUuid = message.contact.uuid;
         {
             // The room is checked right before posting: a closed one would make Rocket.Chat open a new one.
-            const open = await findOpenConversation(ctx.read, ctx.persis, contactUuid);
+            const open = await findOpenConversation(ctx.read, ctx.persis, contactUuid, known);
             if (!open) {
+                this.lastRoomOf.delete(contactUuid);
                 return errorResponse('no_chat', 'The contact has no open chat; hand them over first.');
             }
             const result = await postContactWords(ctx, open, open.room.visitor, message, started + WEBHOOK_CALL_BUDGET_MS);
+            this.rememberRoom(contactUuid, result.room.id);
             if (result.kind === 'duplicate') {
                 return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
@@ -75,6 +111,7 @@ export class MessageEndpoint extends BridgeEndpoint {
                 await ctx.services.deliveryContext(ctx.read, ctx.modify, ctx.http, ctx.persis),
                 result.room.id,
                 urnScheme(message.contact.urn),
+                result.conversation,
             );
             if (result.kind === 'failed') {
                 return notPostedResponse(result.error, result.room.id, !!message.messageId);
