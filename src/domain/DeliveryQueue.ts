@@ -1,4 +1,5 @@
 import type { IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
 import {
     CLAIM_RETRY_MS,
@@ -39,11 +40,30 @@ interface DrainOptions {
     budgetMs?: number;
     /** When the job that runs this drain was scheduled for (see `drain`). */
     dueBy?: number;
+    /** Items being written by the caller, to be in persistence before the outbox is read. */
+    written?: Promise<unknown>;
+    /** The room whose newest messages the catch-up will want: read while the claim is staked. */
+    room?: string;
 }
 
 /** Finds a room's agent messages whose event never reached the bridge (see outbound/RoomCatchUp). */
 export interface RoomCatchUp {
-    missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<CaughtUp>;
+    /** Starts reading the room's newest messages now, for a `missed` soon after (while the claim is staked). */
+    prefetch(ctx: DeliveryContext, roomId: string): RoomPage;
+    missed(
+        ctx: DeliveryContext,
+        log: ForwardLog,
+        waitingMessageIds: Set<string>,
+        closedAt?: number,
+        prefetched?: RoomPage,
+    ): Promise<CaughtUp>;
+}
+
+/** A room's newest messages, read ahead; `messages` is undefined when the read failed (it is read again). */
+export interface RoomPage {
+    roomId: string;
+    limit: number;
+    messages: Promise<IMessageRaw[] | undefined>;
 }
 
 /** The drafts of the missed messages, and the ids of the messages read, in the room's order. */
@@ -124,6 +144,13 @@ export class DeliveryQueue {
             return;
         }
         this.logger.debug(`Outbox: ${drafts.length} call(s) for room ${roomId} queued (${drafts.map((d) => d.kind).join(', ')})`);
+        if (options.sendNow && this.mutex.isIdle(contactUuid)) {
+            // Nothing of this contact runs here: the items are written while the claim is staked and
+            // the room read (a drain reads the outbox only once both writes are done).
+            const written = this.store.create(ctx.persis, contactUuid, roomId, drafts);
+            await this.drain(ctx, contactUuid, { written, room: roomId });
+            return;
+        }
         await this.store.create(ctx.persis, contactUuid, roomId, drafts);
         if (options.sendNow) {
             await this.drain(ctx, contactUuid);
@@ -139,7 +166,7 @@ export class DeliveryQueue {
      */
     drain(ctx: DeliveryContext, contactUuid: string, options: DrainOptions = {}): Promise<void> {
         const waiting = this.waitingDrains.get(contactUuid);
-        if (waiting && options.dueBy === undefined) {
+        if (waiting && options.dueBy === undefined && options.written === undefined) {
             return waiting; // it has not read the outbox yet: it will find this caller's calls too
         }
         const run = this.mutex.run(contactUuid, () => {
@@ -193,8 +220,13 @@ export class DeliveryQueue {
 
     private async drainClaimed(ctx: DeliveryContext, contactUuid: string, options: DrainOptions): Promise<void> {
         const clock = () => Math.max(this.now(), options.dueBy || 0);
-        const held = await this.underClaim(ctx, contactUuid, clock(), (state, stale) =>
-            this.sendAll(ctx, contactUuid, state, stale, options, clock),
+        const prefetched = options.room && this.catchUp ? this.catchUp.prefetch(ctx, options.room) : undefined;
+        const held = await this.underClaim(
+            ctx,
+            contactUuid,
+            clock(),
+            (state, stale) => this.sendAll(ctx, contactUuid, state, stale, options, clock, prefetched),
+            options.written,
         );
         if (held === undefined) {
             // Another instance sends this contact's calls right now; a job looks again shortly after.
@@ -212,10 +244,20 @@ export class DeliveryQueue {
         contactUuid: string,
         now: number,
         work: (state: OutboxState, stale: ContactClaim[]) => Promise<T>,
+        written?: Promise<unknown>,
     ): Promise<{ value: T } | undefined> {
         const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis, () => now);
-        const claim = await claims.stake(contactUuid, 'send');
+        // Both writes go at once; a claim staked beside a failed write is still released below.
+        const writing = written ? written.then(noError, (error: unknown) => ({ error })) : undefined;
+        const claim = await claims.stake(contactUuid, 'send').catch(async (error) => {
+            await writing;
+            throw error;
+        });
         try {
+            const wrote = await writing;
+            if (wrote) {
+                throw wrote.error;
+            }
             const state = await this.readState(ctx, contactUuid);
             if (!isOnlyLiveClaim(claim, state.records, now)) {
                 return undefined;
@@ -261,6 +303,7 @@ export class DeliveryQueue {
         stale: ContactClaim[],
         options: DrainOptions,
         clock: () => number,
+        prefetched?: RoomPage,
     ): Promise<void> {
         if (stale.length > 0) {
             state.items = await this.takeover.settle(ctx, contactUuid, state.items, stale, state.logs);
@@ -269,7 +312,7 @@ export class DeliveryQueue {
             }
         }
         const roomOrder = new Map<string, number>();
-        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state, roomOrder);
+        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state, roomOrder, prefetched);
         const items = OutboxStore.inSendOrder(state.items.concat(caughtUp), roomOrder);
         await this.sendInOrder(ctx, contactUuid, items, state.logs, options, clock);
     }
@@ -280,6 +323,7 @@ export class DeliveryQueue {
         contactUuid: string,
         state: OutboxState,
         roomOrder: Map<string, number>,
+        prefetched?: RoomPage,
     ): Promise<OutboxItem[]> {
         if (!this.catchUp) {
             return [];
@@ -303,7 +347,7 @@ export class DeliveryQueue {
                 }
             }
             try {
-                const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, closedAt);
+                const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, closedAt, prefetched);
                 order.forEach((messageId, position) => {
                     roomOrder.set(messageId, position);
                 });
@@ -416,7 +460,7 @@ export class DeliveryQueue {
             // The log first: should this instance stop right here, the parts are not sent again. Every
             // merged item is removed only now that RapidPro took the merged call (a stop in between:
             // the remaining ones go again, together).
-            await this.recordSent(ctx, logs, batch);
+            await Promise.all([this.recordSent(ctx, logs, batch), result.kind === 'done' ? result.logged : undefined]);
             for (const done of batch) {
                 await this.store.remove(ctx.persis, done);
             }
@@ -578,6 +622,10 @@ interface Route {
 function isSentAlready(logs: Map<string, ForwardLog>, item: OutboxItem): boolean {
     const log = item.source && item.roomId ? logs.get(item.roomId) : undefined;
     return !!(item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0);
+}
+
+function noError(): undefined {
+    return undefined;
 }
 
 function unique(values: string[]): string[] {

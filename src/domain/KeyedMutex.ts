@@ -5,6 +5,11 @@
 export class KeyedMutex {
     private readonly tails = new Map<string, Promise<void>>();
 
+    /** Whether no work for the key runs or waits. */
+    isIdle(key: string): boolean {
+        return !this.tails.has(key);
+    }
+
     async run<T>(key: string, work: () => Promise<T>): Promise<T> {
         const previous = this.tails.get(key) || Promise.resolve();
         let release!: () => void;

@@ -21,6 +21,27 @@ export function windowRuleOf(config: BridgeConfig): WindowRule {
     return { windowMs: config.windowMs, schemes: config.windowSchemes };
 }
 
+/**
+ * Whether replies may still be held: one was held after the contact last wrote, or so shortly
+ * before (HELD_RACE_MS) that the release of another instance may have missed it. Chats of 0.1.x
+ * carry no mark: their held replies are released when the contact writes.
+ */
+function mayHaveHeld(conversation: Conversation): boolean {
+    return conversation.heldAt !== undefined && conversation.heldAt > (conversation.lastInboundAt || 0) - HELD_RACE_MS;
+}
+
+const HELD_RACE_MS = 60_000;
+
+/**
+ * The contact's last message was recorded so recently (a thousandth of the window, a minute at
+ * most) that recording this one changes nothing a reply would notice: no replies were held since.
+ */
+function wroteMomentsAgo(conversation: Conversation, scheme: string | undefined, rule: WindowRule, now: number): boolean {
+    const last = conversation.lastInboundAt;
+    const moment = Math.min(60_000, rule.windowMs / 1000);
+    return last !== undefined && now - last >= 0 && now - last < moment && (!scheme || scheme === conversation.urnScheme);
+}
+
 export function contactWindowOf(conversation: Conversation): ContactWindow {
     return { scheme: conversation.urnScheme, lastInboundAt: conversation.lastInboundAt };
 }
@@ -63,8 +84,11 @@ export class ReplyWindow {
         const rule = windowRuleOf(ctx.config);
         const window = contactWindowOf(conversation);
         const now = this.now();
-        // Held replies are read only where a window applies: other channels pay nothing for this.
-        const waiting = hasWindow(window, rule) ? await this.held.ofContact(ctx.read.getPersistenceReader(), conversation.contactUuid) : [];
+        // Held replies are read only where a window applies and one was held lately: others pay nothing for this.
+        const waiting =
+            hasWindow(window, rule) && mayHaveHeld(conversation)
+                ? await this.held.ofContact(ctx.read.getPersistenceReader(), conversation.contactUuid)
+                : [];
         if (!isWindowClosed(window, rule, now)) {
             if (waiting.length > 0) {
                 // The contact wrote (on another instance, say) and nothing released them yet: they go first.
@@ -75,11 +99,26 @@ export class ReplyWindow {
             return 'sent';
         }
         await this.held.hold(ctx.persis, { contactUuid: conversation.contactUuid, roomId: conversation.roomId, drafts, text: reply.text });
+        await this.markHeld(ctx, conversation.roomId, now);
         this.logger.info(`Window: a reply in room ${conversation.roomId} is held (the contact's window closed)`);
         if (waiting.length === 0) {
             await this.startHeldPeriod(ctx, conversation, reply.agentName, now);
         }
         return 'held';
+    }
+
+    /** The conversation tells later replies to look for held ones (see mayHaveHeld). */
+    private async markHeld(ctx: DeliveryContext, roomId: string, now: number): Promise<void> {
+        try {
+            const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
+            const conversation = await store.findByRoom(roomId);
+            if (conversation && !(conversation.heldAt && conversation.heldAt >= (conversation.lastInboundAt || 0))) {
+                await store.save({ ...conversation, heldAt: now });
+            }
+        } catch (error) {
+            // The held reply is stored: the contact's next message releases it all the same.
+            this.logger.warn(`Window: the held reply of room ${roomId} is not marked on its chat: ${errorText(error)}`);
+        }
     }
 
     /** The first reply held since the contact last wrote: the agent is told, the contact invited, once. */
@@ -126,9 +165,15 @@ export class ReplyWindow {
     /**
      * The contact wrote (a `message`, a handoff into the open chat): the window opens again. Records
      * when, and sends what was held, in order, before anything newer (both under the room's lock).
+     * `known`: the conversation as the caller read it; when it shows the contact wrote a moment ago,
+     * nothing is read or written (the window's start moves by that moment at most, to the safe side).
      */
-    contactWrote(ctx: DeliveryContext, roomId: string, scheme: string | undefined): Promise<void> {
+    contactWrote(ctx: DeliveryContext, roomId: string, scheme: string | undefined, known?: Conversation): Promise<void> {
         return this.roomMutex.run(roomId, async () => {
+            const rule = windowRuleOf(ctx.config);
+            if (known && known.roomId === roomId && wroteMomentsAgo(known, scheme, rule, this.now())) {
+                return;
+            }
             const store = new ConversationStore(ctx.read.getPersistenceReader(), ctx.persis);
             const conversation = await store.findByRoom(roomId);
             if (!conversation) {
@@ -136,8 +181,10 @@ export class ReplyWindow {
             }
             const fresh: Conversation = { ...conversation, lastInboundAt: this.now(), urnScheme: scheme || conversation.urnScheme };
             await store.save(fresh);
-            // A webhook RapidPro waits on: a job sends them.
-            await this.release(ctx, fresh, undefined, { sendNow: false });
+            if (hasWindow(contactWindowOf(conversation), rule) || hasWindow(contactWindowOf(fresh), rule)) {
+                // A webhook RapidPro waits on: a job sends them.
+                await this.release(ctx, fresh, undefined, { sendNow: false });
+            }
         });
     }
 

@@ -23,7 +23,8 @@ export interface DeliveryContext {
 
 /** How one try of an item ended. `throttled`: RapidPro answered 429 on `scope` (its budget is spent). */
 export type AttemptResult =
-    | { kind: 'done' }
+    /** `logged`: the sent log's write, still running (it never rejects): awaited with the forward log's. */
+    | { kind: 'done'; logged?: Promise<void> }
     | { kind: 'retry'; retryAfterMs?: number; reason: string; throttled?: RateScope }
     | { kind: 'rejected'; reason: string };
 
@@ -112,7 +113,10 @@ export class DeliveryAttempts {
         const viaBroadcast = options.viaBroadcast !== undefined ? options.viaBroadcast : ctx.config.sendMode === 'broadcasts';
         const outcome = viaBroadcast ? await client.sendBroadcast(message) : await client.sendMessage(message);
         if (outcome.kind === 'ok') {
-            await this.logSent(ctx, item, text || (item.file ? item.file.name : ''), sentLogKey(outcome.body, viaBroadcast));
+            return {
+                kind: 'done',
+                logged: this.logSent(ctx, item, text || (item.file ? item.file.name : ''), sentLogKey(outcome.body, viaBroadcast)),
+            };
         }
         return toAttempt(outcome, viaBroadcast ? 'v2' : 'v2.messages');
     }

@@ -1,6 +1,6 @@
 import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
-import type { CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp } from '../domain/DeliveryQueue';
+import type { CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp, RoomPage } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
 import { CATCH_UP_FIRST_PAGE, CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
 import { agentFilesOf } from './agentFiles';
@@ -26,8 +26,23 @@ function filesOfRaw(message: IMessageRaw): AgentFileRef[] {
 export class AgentRoomCatchUp implements RoomCatchUp {
     /** The app's own user never changes while the app runs: read once. */
     private appUserId?: string;
+    /** How many messages the last look at each room had to read to reach its floor (busy rooms need more). */
+    private readonly reachOf = new Map<string, number>();
 
-    async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, closedAt?: number): Promise<CaughtUp> {
+    /** Starts reading the room's newest messages at once: the first page of a `missed` that follows. */
+    prefetch(ctx: DeliveryContext, roomId: string): RoomPage {
+        const limit = this.firstPageOf(roomId);
+        const messages = this.page(ctx, roomId, limit, 0).catch(() => undefined);
+        return { roomId, limit, messages };
+    }
+
+    async missed(
+        ctx: DeliveryContext,
+        log: ForwardLog,
+        waitingMessageIds: Set<string>,
+        closedAt?: number,
+        prefetched?: RoomPage,
+    ): Promise<CaughtUp> {
         if (this.appUserId === undefined) {
             const appUser = await ctx.read.getUserReader().getAppUser();
             this.appUserId = appUser ? appUser.id : '';
@@ -37,16 +52,16 @@ export class AgentRoomCatchUp implements RoomCatchUp {
         const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
         const listed: IMessageRaw[] = [];
         // Usually one or two messages are new: a short first look, longer pages only when it was all new.
+        const early = prefetched && prefetched.roomId === log.roomId ? prefetched : undefined;
         for (let page = 0; page < CATCH_UP_PAGES; page++) {
-            const limit = page === 0 ? CATCH_UP_FIRST_PAGE : CATCH_UP_PAGE;
-            const batch = await ctx.read
-                .getRoomReader()
-                .getMessages(log.roomId, { limit, skip: listed.length, sort: { createdAt: 'desc' } });
+            const limit = page === 0 ? (early ? early.limit : this.firstPageOf(log.roomId)) : CATCH_UP_PAGE;
+            const batch = (page === 0 && early && (await early.messages)) || (await this.page(ctx, log.roomId, limit, listed.length));
             listed.push(...batch);
             if (batch.length < limit || batch.some((message) => createdAtOf(message) <= floor)) {
                 break;
             }
         }
+        this.remember(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
         // Oldest first, as the room shows them (two messages of the same millisecond keep the room's order).
         const inRoomOrder = listed.reverse();
         const missed = inRoomOrder
@@ -74,4 +89,24 @@ export class AgentRoomCatchUp implements RoomCatchUp {
         }
         return { drafts, order: inRoomOrder.map((message) => message.id) };
     }
+
+    private page(ctx: DeliveryContext, roomId: string, limit: number, skip: number): Promise<IMessageRaw[]> {
+        return ctx.read.getRoomReader().getMessages(roomId, { limit, skip, sort: { createdAt: 'desc' } });
+    }
+
+    /** A first page that reaches the floor in one read, as far as the room's last look tells. */
+    private firstPageOf(roomId: string): number {
+        return Math.min(CATCH_UP_PAGE * 2, Math.max(CATCH_UP_FIRST_PAGE, (this.reachOf.get(roomId) || 0) + CATCH_UP_FIRST_PAGE));
+    }
+
+    private remember(roomId: string, above: number): void {
+        this.reachOf.delete(roomId);
+        this.reachOf.set(roomId, above);
+        if (this.reachOf.size > REMEMBERED_ROOMS) {
+            this.reachOf.delete(this.reachOf.keys().next().value as string);
+        }
+    }
 }
+
+/** Rooms whose busyness one instance remembers. */
+const REMEMBERED_ROOMS = 10000;

@@ -297,8 +297,11 @@ describe('DeliveryQueue', () => {
             const queue = t.instance();
             const now = t.clock.value;
             const seen: Array<Set<string>> = [];
+            const prefetchedRooms: Array<string | undefined> = [];
             const catchUp: RoomCatchUp = {
-                missed: async (_ctx, _log, waiting) => {
+                prefetch: (_ctx, roomId) => ({ roomId, limit: 10, messages: Promise.resolve([]) }),
+                missed: async (_ctx, _log, waiting, _closedAt, prefetched) => {
+                    prefetchedRooms.push(prefetched?.roomId);
                     seen.push(new Set(waiting));
                     // Two messages of the same millisecond: the room's order decides.
                     return waiting.has('late')
@@ -310,6 +313,7 @@ describe('DeliveryQueue', () => {
             await queue.enqueue(t.ctx(), CONTACT, ROOM, [reply('late', now - 10, 'third')]);
             expect(t.rapidPro.texts()).toEqual(['first', 'second', 'third']);
             expect(seen[0].has('late')).toBe(true); // what already waits is never caught up again
+            expect(prefetchedRooms[0]).toBe(ROOM); // the event's room was read while the claim was staked
         });
     });
 });
