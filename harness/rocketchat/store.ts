@@ -66,7 +66,7 @@ export class RcStore {
 
     public readonly inquiries = new Map<string, RcInquiry>();
 
-    public readonly messagesById = new Map<string, RcMessage>();
+    public readonly messagesById = new MessagesByRoom();
 
     public readonly uploads = new Map<string, RcUpload>();
 
@@ -158,7 +158,7 @@ export class RcStore {
 
     /** All messages of a room in order, system messages (with `t`) included. */
     public messagesOf(roomId: string): RcMessage[] {
-        return [...this.messagesById.values()].filter((m) => m.rid === roomId);
+        return this.messagesById.ofRoom(roomId);
     }
 
     public visitorByToken(token: string): RcVisitor | undefined {
@@ -201,5 +201,46 @@ export class RcStore {
     protected roundTrip(): Promise<void> {
         const ms = this.options.dbLatencyMs;
         return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : tick();
+    }
+}
+
+/**
+ * Messages by id, also indexed by room: the server reads a room's messages through its index on
+ * `rid` (packages/models/src/models/Messages.ts, `{ rid: 1, ts: 1, _updatedAt: 1 }`), not by scanning every room's.
+ * Same answers as filtering all messages (insertion order per room); a message never changes room.
+ */
+export class MessagesByRoom extends Map<string, RcMessage> {
+    private readonly rooms = new Map<string, Map<string, RcMessage>>();
+
+    override set(id: string, message: RcMessage): this {
+        super.set(id, message);
+        // Map's constructor calls set before the field exists.
+        if (this.rooms) {
+            let room = this.rooms.get(message.rid);
+            if (!room) {
+                room = new Map();
+                this.rooms.set(message.rid, room);
+            }
+            room.set(id, message);
+        }
+        return this;
+    }
+
+    override delete(id: string): boolean {
+        const message = this.get(id);
+        if (message) {
+            this.rooms.get(message.rid)?.delete(id);
+        }
+        return super.delete(id);
+    }
+
+    override clear(): void {
+        this.rooms.clear();
+        super.clear();
+    }
+
+    ofRoom(roomId: string): RcMessage[] {
+        const room = this.rooms.get(roomId);
+        return room ? [...room.values()] : [];
     }
 }
