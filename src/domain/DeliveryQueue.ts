@@ -8,6 +8,7 @@ import {
     DRAIN_BUDGET_MS,
     SCOPE_RESUME_SPREAD_MS,
     SCOPE_TURN_REQUESTS,
+    THROTTLED_REASON,
 } from '../lib/limits';
 import type { Logger } from '../lib/log';
 import { nextDelayMs } from '../lib/retryPolicy';
@@ -529,9 +530,8 @@ export class DeliveryQueue {
 
     /** The scope is paused: the head waits (written down once, so what queues behind it is a backlog), no attempt counted. */
     private async waitForScope(ctx: DeliveryContext, contactUuid: string, item: OutboxItem, until: number): Promise<void> {
-        const reason = 'RapidPro is rate limiting this workspace';
-        if (item.lastError !== reason || item.nextAttemptAt < until) {
-            await this.store.save(ctx.persis, { ...item, nextAttemptAt: until, lastError: reason });
+        if (!item.throttled || item.nextAttemptAt < until) {
+            await this.store.save(ctx.persis, { ...item, nextAttemptAt: until, lastError: THROTTLED_REASON, throttled: true });
         }
         // The contacts waiting for the scope resume in no fixed order: none is always last.
         await this.scheduleDrain(ctx, contactUuid, until + Math.random() * SCOPE_RESUME_SPREAD_MS);
@@ -597,7 +597,7 @@ export class DeliveryQueue {
             `Outbox: a ${item.kind} call for room ${item.roomId} failed (attempt ${attempts}: ${result.reason}); ` +
                 `retrying in ${Math.round(delayMs / 1000)} s`,
         );
-        await this.store.save(ctx.persis, { ...item, attempts, nextAttemptAt, lastError: result.reason });
+        await this.store.save(ctx.persis, { ...item, attempts, nextAttemptAt, lastError: result.reason, throttled: !!result.throttled });
         await this.scheduleDrain(ctx, contactUuid, nextAttemptAt);
         return true;
     }

@@ -1,6 +1,5 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { THROTTLED_REASON } from '../lib/limits';
 import type { OutboxItem } from './outboxItems';
 import { OutboxStore } from './OutboxStore';
 import { associationsOf, isRecordOf, Keys, RecordKind } from './records';
@@ -62,9 +61,7 @@ export class OutboxRecovery {
      */
     async waitingAfterFailure(reader: IPersistenceRead): Promise<OutboxItem[]> {
         const now = this.now();
-        return (await this.store.all(reader)).filter(
-            (item) => item.attempts > 0 && item.nextAttemptAt > now && item.lastError !== THROTTLED_REASON,
-        );
+        return (await this.store.all(reader)).filter((item) => item.attempts > 0 && item.nextAttemptAt > now && !item.throttled);
     }
 
     /**

@@ -55,6 +55,8 @@ export type OutboxItem = OutboundDraft & {
     /** Media uuid once the file reached RapidPro, so a retry does not upload it twice. */
     mediaUuid?: string;
     lastError?: string;
+    /** The last try was refused for RapidPro's rate limit (429), or it waits for a paused scope: no probe helps it. */
+    throttled?: boolean;
 };
 
 export type MessageItem = OutboxItem & { kind: 'message' };

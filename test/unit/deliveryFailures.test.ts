@@ -53,18 +53,22 @@ describe('OutboxRecovery', () => {
         now += 1000;
         await store.save(db, { ...a, attempts: 4, nextAttemptAt: now + 10 * 60 * 1000, lastError: 'RapidPro answered HTTP 503' });
         await store.save(db, { ...b, attempts: 2, nextAttemptAt: now + 60 * 1000 });
+        const [d] = await store.create(db, 'contact-d', 'room-d', [{ kind: 'message', text: 'four', summary: 'four' }]);
+        // A 429: its reason reads like any other, the flag tells; it waits for budget, a probe would only spend more.
+        await store.save(db, { ...d, attempts: 1, nextAttemptAt: now + 30 * 1000, lastError: 'rate limited', throttled: true });
         const recovery = new OutboxRecovery(() => now);
 
         const all = await recovery.view(db);
-        expect(all.count).toBe(3);
+        expect(all.count).toBe(4);
         expect(all.oldestAt).toBe(1_000_000);
         expect(all.nextTryAt).toBe(c.nextAttemptAt); // c is due already
         expect((await recovery.view(db, 'room-a')).lastError).toBe('RapidPro answered HTTP 503');
         expect((await recovery.waitingAfterFailure(db)).map((item) => item.contactUuid).sort()).toEqual(['contact-a', 'contact-b']);
 
         const moved = await recovery.makeDue(db, db);
-        expect(moved.items).toBe(2);
-        expect(moved.contacts.sort()).toEqual(['contact-a', 'contact-b']); // c was due already
+        // The admin's retry moves the throttled one too; c was due already.
+        expect(moved.items).toBe(3);
+        expect(moved.contacts.sort()).toEqual(['contact-a', 'contact-b', 'contact-d']);
         expect((await store.byId(db, a.id))?.nextAttemptAt).toBe(now);
         expect((await store.byId(db, a.id))?.attempts).toBe(4);
     });
