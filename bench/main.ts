@@ -73,6 +73,8 @@ for (const key of Object.keys(CONFIG) as Array<keyof typeof CONFIG>) {
 }
 
 const TARGETS = { endpoint_ratio: 1.5, event_ratio: 1.5, throughput_ratio: 0.5, scaling_ratio: 1.25 };
+/** Issue 13's: against the floor's minimal message endpoint and minimal event, and its throughput. */
+const FLOOR_TARGETS = { message_floor_ratio: 1.2, event_floor_ratio: 1.2, throughput_ratio: 0.9 };
 
 function log(line: string): void {
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -355,6 +357,8 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
             endpoint_ratio: ratio(L.app_message.p50, L.floor_ping.p50),
             event_ratio: ratio(L.app_event.p50, L.floor_event.p50),
             throughput_ratio: ratio(appTp, floorTp),
+            message_floor_ratio: ratio(L.app_message.p50, L.floor_message.p50),
+            event_floor_ratio: ratio(L.app_event.p50, L.floor_event.p50),
             scaling_ratio: Math.max(scalingMessage, scalingEvent),
             lost: tally('app', 'lost'),
             duplicated: tally('app', 'duplicated'),
@@ -381,6 +385,15 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 endpoint_ratio: { max: TARGETS.endpoint_ratio, met: ratio(L.app_message.p50, L.floor_ping.p50) <= TARGETS.endpoint_ratio },
                 event_ratio: { max: TARGETS.event_ratio, met: ratio(L.app_event.p50, L.floor_event.p50) <= TARGETS.event_ratio },
                 throughput_ratio: { min: TARGETS.throughput_ratio, met: ratio(appTp, floorTp) >= TARGETS.throughput_ratio },
+                message_floor_ratio: {
+                    max: FLOOR_TARGETS.message_floor_ratio,
+                    met: ratio(L.app_message.p50, L.floor_message.p50) <= FLOOR_TARGETS.message_floor_ratio,
+                },
+                event_floor_ratio: {
+                    max: FLOOR_TARGETS.event_floor_ratio,
+                    met: ratio(L.app_event.p50, L.floor_event.p50) <= FLOOR_TARGETS.event_floor_ratio,
+                },
+                throughput_floor: { min: FLOOR_TARGETS.throughput_ratio, met: ratio(appTp, floorTp) >= FLOOR_TARGETS.throughput_ratio },
                 scaling_ratio: {
                     max: TARGETS.scaling_ratio,
                     met: Math.max(scalingMessage, scalingEvent) <= TARGETS.scaling_ratio,
@@ -412,6 +425,10 @@ export async function main(zips: { appZip: string; floorZip: string }): Promise<
                 event_ratio:
                     'p50 of agentSendMessage -> simulator receives POST /api/v2/messages.json, app / floor (floor ' +
                     '= 1 conversation read + 1 POST)',
+                message_floor_ratio:
+                    'p50 of the app `message` endpoint / p50 of the floor `message` endpoint (reads the conversation ' +
+                    'and the room, posts the text as the visitor), until the endpoint answered',
+                event_floor_ratio: 'the same as event_ratio: the floor event is the minimal one (1 read + 1 POST)',
                 throughput_ratio:
                     'ops/s of the app / ops/s of the floor, 1000 conversations x 10 messages each way, all conversations ' +
                     'concurrent (per conversation: contact messages one after the other through the `message` endpoint, ' +
@@ -644,6 +661,15 @@ function printTable(
     lines.push(`${mark(t.endpoint_ratio.met)} endpoint_ratio   ${fmt(results.endpoint_ratio)} (<= ${t.endpoint_ratio.max})`);
     lines.push(`${mark(t.event_ratio.met)} event_ratio      ${fmt(results.event_ratio)} (<= ${t.event_ratio.max})`);
     lines.push(`${mark(t.throughput_ratio.met)} throughput_ratio ${fmt(results.throughput_ratio)} (>= ${t.throughput_ratio.min})`);
+    lines.push(
+        `${mark(t.message_floor_ratio.met)} message vs floor ${fmt(results.message_floor_ratio)} (<= ${t.message_floor_ratio.max}: ` +
+            "the floor's minimal message endpoint)",
+    );
+    lines.push(
+        `${mark(t.event_floor_ratio.met)} event vs floor   ${fmt(results.event_floor_ratio)} (<= ${t.event_floor_ratio.max}: ` +
+            "the floor's minimal event)",
+    );
+    lines.push(`${mark(t.throughput_floor.met)} throughput       ${fmt(results.throughput_ratio)} (>= ${t.throughput_floor.min})`);
     lines.push(`${mark(t.scaling_ratio.met)} scaling_ratio    ${fmt(results.scaling_ratio)} (<= ${t.scaling_ratio.max})`);
     lines.push(`${mark(t.lost_duplicated_reordered.met)} lost/dup/reord   ${results.lost}/${results.duplicated}/${results.reordered}`);
     lines.push(`${mark(t.http_requests_per_text_part.met)} HTTP per part    ${fmt(results.http_requests_per_text_part)}`);
