@@ -35,16 +35,62 @@ export const DRAIN_PROCESSOR_ID = 'rapidpro-outbox-drain';
 export interface EnqueueOptions {
     /** Try now, within this call (an event), or leave it to a job (a webhook RapidPro waits on). */
     sendNow: boolean;
+    /** The drain `begin` started for this contact; it sends these drafts. */
+    early?: EarlyDrain;
+}
+
+/**
+ * A drain started before the agent message's conversation was read (`begin`): the contact's lock
+ * is held and the send claim being staked. Enqueueing with it sends; otherwise `abandon` gives
+ * both back (and must be called before anything else of the contact is enqueued here).
+ */
+export interface EarlyDrain {
+    readonly contactUuid: string;
+    abandon(): Promise<void>;
+}
+
+interface EarlyStart {
+    staked: Promise<ContactClaim>;
+    prefetched?: RoomPage;
+    unlock: () => void;
+}
+
+class StartedDrain implements EarlyDrain {
+    private start?: EarlyStart;
+
+    constructor(
+        readonly contactUuid: string,
+        start: EarlyStart,
+        private readonly giveBack: (start: EarlyStart) => Promise<void>,
+    ) {
+        this.start = start;
+    }
+
+    /** The start, once: whoever takes it sends, and unlocks. */
+    take(): EarlyStart | undefined {
+        const start = this.start;
+        this.start = undefined;
+        return start;
+    }
+
+    async abandon(): Promise<void> {
+        const start = this.take();
+        if (start) {
+            await this.giveBack(start);
+        }
+    }
 }
 
 interface DrainOptions {
     budgetMs?: number;
     /** When the job that runs this drain was scheduled for (see `drain`). */
     dueBy?: number;
-    /** Items being written by the caller, to be in persistence before the outbox is read. */
-    written?: Promise<unknown>;
+    /** Items being written by the caller: in persistence before anything is sent. */
+    written?: Promise<OutboxItem[]>;
     /** The room whose newest messages the catch-up will want: read while the claim is staked. */
     room?: string;
+    /** Started by `begin`: the claim being staked and the room being read. */
+    start?: EarlyStart;
 }
 
 /** Finds a room's agent messages whose event never reached the bridge (see outbound/RoomCatchUp). */
@@ -145,6 +191,20 @@ export class DeliveryQueue {
             return;
         }
         this.logger.debug(`Outbox: ${drafts.length} call(s) for room ${roomId} queued (${drafts.map((d) => d.kind).join(', ')})`);
+        const start =
+            options.sendNow && options.early instanceof StartedDrain && options.early.contactUuid === contactUuid
+                ? options.early.take()
+                : undefined;
+        if (start) {
+            // The claim was staked while the conversation was read: the items are written while the outbox is read.
+            try {
+                const written = this.store.create(ctx.persis, contactUuid, roomId, drafts);
+                await this.drainClaimed(ctx, contactUuid, { written, start });
+            } finally {
+                start.unlock();
+            }
+            return;
+        }
         if (options.sendNow && this.mutex.isIdle(contactUuid)) {
             // Nothing of this contact runs here: the items are written while the claim is staked and
             // the room read (a drain reads the outbox only once both writes are done).
@@ -158,6 +218,31 @@ export class DeliveryQueue {
         } else {
             await this.scheduleDrain(ctx, contactUuid, this.now());
         }
+    }
+
+    /**
+     * Starts the drain of an agent message of the room before the caller reads its conversation
+     * (the room's contact as last seen here): takes the contact's lock, stakes the send claim and
+     * reads the room's newest messages. Undefined when the contact's calls are busy here already.
+     */
+    begin(ctx: DeliveryContext, contactUuid: string, roomId: string): EarlyDrain | undefined {
+        const unlock = this.mutex.tryLock(contactUuid);
+        if (!unlock) {
+            return undefined;
+        }
+        const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis, this.now);
+        const staked = claims.stake(contactUuid, 'send');
+        staked.catch(() => undefined); // answered where it is awaited
+        const prefetched = this.catchUp ? this.catchUp.prefetch(ctx, roomId) : undefined;
+        return new StartedDrain(contactUuid, { staked, prefetched, unlock }, async (start) => {
+            try {
+                await claims.release(await start.staked);
+            } catch (error) {
+                this.logger.warn(`Outbox: send claim not released (${String(error)}); it expires`);
+            } finally {
+                start.unlock();
+            }
+        });
     }
 
     /**
@@ -221,13 +306,17 @@ export class DeliveryQueue {
 
     private async drainClaimed(ctx: DeliveryContext, contactUuid: string, options: DrainOptions): Promise<void> {
         const clock = () => Math.max(this.now(), options.dueBy || 0);
-        const prefetched = options.room && this.catchUp ? this.catchUp.prefetch(ctx, options.room) : undefined;
+        const prefetched = options.start
+            ? options.start.prefetched
+            : options.room && this.catchUp
+              ? this.catchUp.prefetch(ctx, options.room)
+              : undefined;
         const held = await this.underClaim(
             ctx,
             contactUuid,
             clock(),
             (state, stale) => this.sendAll(ctx, contactUuid, state, stale, options, clock, prefetched),
-            options.written,
+            { written: options.written, staked: options.start?.staked },
         );
         if (held === undefined) {
             // Another instance sends this contact's calls right now; a job looks again shortly after.
@@ -245,23 +334,33 @@ export class DeliveryQueue {
         contactUuid: string,
         now: number,
         work: (state: OutboxState, stale: ContactClaim[]) => Promise<T>,
-        written?: Promise<unknown>,
+        prepared: { written?: Promise<OutboxItem[]>; staked?: Promise<ContactClaim> } = {},
     ): Promise<{ value: T } | undefined> {
         const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis, () => now);
-        // Both writes go at once; a claim staked beside a failed write is still released below.
-        const writing = written ? written.then(noError, (error: unknown) => ({ error })) : undefined;
-        const claim = await claims.stake(contactUuid, 'send').catch(async (error) => {
+        // The caller's items are written while the claim is staked and the outbox read; a claim
+        // staked beside a failed write is still released below.
+        const writing = prepared.written
+            ? prepared.written.then(
+                  (items) => ({ items }),
+                  (error: unknown) => ({ error }),
+              )
+            : undefined;
+        const claim = await (prepared.staked || claims.stake(contactUuid, 'send')).catch(async (error) => {
             await writing;
             throw error;
         });
         try {
-            const wrote = await writing;
-            if (wrote) {
+            const [wrote, state] = await Promise.all([writing, this.readState(ctx, contactUuid)]);
+            if (wrote && 'error' in wrote) {
                 throw wrote.error;
             }
-            const state = await this.readState(ctx, contactUuid);
             if (!isOnlyLiveClaim(claim, state.records, now)) {
                 return undefined;
+            }
+            if (wrote) {
+                // Read while they were written: what the read missed of them is added.
+                const read = new Set(state.items.map((item) => item.id));
+                state.items = OutboxStore.inSendOrder(state.items.concat(wrote.items.filter((item) => !read.has(item.id))));
             }
             const stale = state.records.filter(
                 (record): record is ContactClaim =>
@@ -622,10 +721,6 @@ interface Route {
 function isSentAlready(logs: Map<string, ForwardLog>, item: OutboxItem): boolean {
     const log = item.source && item.roomId ? logs.get(item.roomId) : undefined;
     return !!(item.source && log && log.sent.indexOf(partKey(item.source.messageId, item.source.part)) >= 0);
-}
-
-function noError(): undefined {
-    return undefined;
 }
 
 function unique(values: string[]): string[] {

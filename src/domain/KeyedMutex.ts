@@ -10,6 +10,24 @@ export class KeyedMutex {
         return !this.tails.has(key);
     }
 
+    /** Takes the key's lock now if nothing holds or waits for it; answers the function that gives it back. */
+    tryLock(key: string): (() => void) | undefined {
+        if (this.tails.has(key)) {
+            return undefined;
+        }
+        let release!: () => void;
+        const tail = new Promise<void>((resolve) => {
+            release = resolve;
+        });
+        this.tails.set(key, tail);
+        return () => {
+            release();
+            if (this.tails.get(key) === tail) {
+                this.tails.delete(key);
+            }
+        };
+    }
+
     async run<T>(key: string, work: () => Promise<T>): Promise<T> {
         const previous = this.tails.get(key) || Promise.resolve();
         let release!: () => void;

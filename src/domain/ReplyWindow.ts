@@ -92,12 +92,14 @@ export class ReplyWindow {
         if (!isWindowClosed(window, rule, now)) {
             if (waiting.length > 0) {
                 // The contact wrote (on another instance, say) and nothing released them yet: they go first.
+                await options.early?.abandon();
                 await this.release(ctx, conversation, waiting, { sendNow: options.sendNow });
                 options = { sendNow: options.sendNow };
             }
             await this.queue.enqueue(ctx, conversation.contactUuid, conversation.roomId, drafts, options);
             return 'sent';
         }
+        await options.early?.abandon(); // the contact's lock and claim, before the held period's own calls
         await this.held.hold(ctx.persis, { contactUuid: conversation.contactUuid, roomId: conversation.roomId, drafts, text: reply.text });
         await this.markHeld(ctx, conversation.roomId, now);
         this.logger.info(`Window: a reply in room ${conversation.roomId} is held (the contact's window closed)`);

@@ -9,8 +9,14 @@ import { agentMessageDrafts, roomMessageDrafts } from './agentDrafts';
 import { agentFilesOf } from './agentFiles';
 import { filesOf, whyNotForwarded } from './agentMessageFilter';
 
+/** How many rooms' contacts one instance remembers. */
+const REMEMBERED_ROOMS = 10000;
+
 /** IPostMessageSent and IPostMessageUpdated: what an agent writes in a bridge room goes to the contact. */
 export class AgentMessageHandler {
+    /** Each bridge room's contact, as last seen here (most recent last). */
+    private readonly contactOfRoom = new Map<string, string>();
+
     constructor(private readonly services: BridgeServices) {}
 
     /** Cheap filter the engine calls first, so messages the bridge never forwards skip the rest. */
@@ -22,27 +28,44 @@ export class AgentMessageHandler {
         if (!this.shouldHandle(message)) {
             return Promise.resolve();
         }
+        const roomId = message.room.id;
         // The room's lock is taken before the first await, so its messages go out in the order sent.
-        return this.services.roomMutex.run(message.room.id, async () => {
-            const found = await this.bridgeConversation(message, read);
-            if (!found || (message.id && found.log && hasSentAnyPart(found.log, message.id))) {
-                return; // not ours, or the catch-up already sent it
-            }
+        return this.services.roomMutex.run(roomId, async () => {
             const ctx = await this.services.deliveryContext(read, modify, http, persis);
-            const files = await agentFilesOf(filesOf(message), read);
-            const createdAt = message.createdAt ? new Date(message.createdAt).getTime() : Date.now();
-            const drafts = message.id
-                ? roomMessageDrafts(message.id, createdAt, message.text, files, ctx.config.maxTextLength)
-                : agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
-            const text = message.text || files.map((file) => file.name).join(', ');
-            await this.services.replyWindow.sendOrHold(
-                ctx,
-                found.conversation,
-                drafts,
-                { text, agentName: senderName(message) },
-                { sendNow: true },
-            );
+            // A room's contact never changes: when known here, the drain starts while the conversation is read.
+            const knownContact = this.contactOfRoom.get(roomId);
+            const early = knownContact ? this.services.queue.begin(ctx, knownContact, roomId) : undefined;
+            try {
+                const found = await this.bridgeConversation(message, read);
+                if (!found || (message.id && found.log && hasSentAnyPart(found.log, message.id))) {
+                    return; // not ours, or the catch-up already sent it
+                }
+                this.remember(roomId, found.conversation.contactUuid);
+                const files = await agentFilesOf(filesOf(message), read);
+                const createdAt = message.createdAt ? new Date(message.createdAt).getTime() : Date.now();
+                const drafts = message.id
+                    ? roomMessageDrafts(message.id, createdAt, message.text, files, ctx.config.maxTextLength)
+                    : agentMessageDrafts(message.text, files, ctx.config.maxTextLength);
+                const text = message.text || files.map((file) => file.name).join(', ');
+                await this.services.replyWindow.sendOrHold(
+                    ctx,
+                    found.conversation,
+                    drafts,
+                    { text, agentName: senderName(message) },
+                    { sendNow: true, early },
+                );
+            } finally {
+                await early?.abandon(); // nothing when the drain went ahead
+            }
         });
+    }
+
+    private remember(roomId: string, contactUuid: string): void {
+        this.contactOfRoom.delete(roomId);
+        this.contactOfRoom.set(roomId, contactUuid);
+        if (this.contactOfRoom.size > REMEMBERED_ROOMS) {
+            this.contactOfRoom.delete(this.contactOfRoom.keys().next().value as string);
+        }
     }
 
     /** An edited agent message is sent again, marked as a correction (the `send_corrections` setting). */

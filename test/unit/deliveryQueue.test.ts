@@ -136,6 +136,64 @@ describe('DeliveryQueue', () => {
         expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID())).toEqual([]);
     });
 
+    describe('a drain started before the conversation is read (begin)', () => {
+        it('sends with the claim it staked early, writes the item first, and leaves no claim behind', async () => {
+            const t = setup();
+            const queue = t.instance();
+            const early = queue.begin(t.ctx(), CONTACT, ROOM);
+            expect(early).toBeDefined();
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('early'), { sendNow: true, early });
+            expect(t.rapidPro.texts()).toEqual(['early']);
+            const ops = t.persistence.writes.map((w) => `${w.op}:${w.keys.indexOf('outbox') >= 0 ? 'item' : w.keys[0]}`);
+            expect(ops.indexOf('create:item')).toBeGreaterThan(ops.findIndex((op) => op.startsWith('create:misc:handoff-claim')));
+            expect(t.outbox()).toEqual([]);
+            expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID())).toEqual([]);
+        });
+
+        it('gives the lock and the claim back when abandoned: the next reply of the contact goes at once', async () => {
+            const t = setup();
+            const queue = t.instance();
+            const early = queue.begin(t.ctx(), CONTACT, ROOM);
+            expect(queue.begin(t.ctx(), CONTACT, ROOM)).toBeUndefined(); // the contact is busy here
+            await early?.abandon();
+            await early?.abandon(); // twice is once
+            expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID())).toEqual([]);
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('after'));
+            expect(t.rapidPro.texts()).toEqual(['after']);
+            expect(t.scheduler.drains()).toEqual([]); // no step back for a claim of its own
+        });
+
+        it("keeps the contact's order: a reply queued here meanwhile waits, and what happened first goes first", async () => {
+            const t = setup();
+            const queue = t.instance();
+            const at = (text: string, when: number): OutboundDraft => ({ kind: 'message', text, at: when, summary: text });
+            const early = queue.begin(t.ctx(), CONTACT, ROOM);
+            // Another of the contact's calls (a later moment) is queued while the early drain holds the contact.
+            const later = queue.enqueue(t.ctx(), CONTACT, 'room-2', [at('second', t.clock.value - 5)]);
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, [at('first', t.clock.value - 10)], { sendNow: true, early });
+            await later;
+            expect(t.rapidPro.texts()).toEqual(['first', 'second']);
+            expect(t.outbox()).toEqual([]);
+        });
+
+        it('steps back like any drain when another instance holds the contact: its reply stays queued for a job', async () => {
+            const t = setup();
+            const other = { record: RecordKind.HandoffClaim, contactUuid: CONTACT, purpose: 'send', nonce: 'other', at: t.clock.value };
+            await t.persistence.createWithAssociations(other, [
+                Keys.handoffClaims(CONTACT),
+                Keys.contactOutbox(CONTACT),
+                Keys.handoffClaim('other'),
+            ]);
+            const queue = t.instance();
+            const early = queue.begin(t.ctx(), CONTACT, ROOM);
+            await queue.enqueue(t.ctx(), CONTACT, ROOM, texts('waits'), { sendNow: true, early });
+            expect(t.rapidPro.texts()).toEqual([]);
+            expect(t.outbox().map((item) => item.text)).toEqual(['waits']);
+            expect(t.scheduler.drains()).toHaveLength(1);
+            expect(t.persistence.dataWith(Keys.handoffClaims(CONTACT).getID()).map((claim) => claim.nonce)).toEqual(['other']);
+        });
+    });
+
     it('gives up past retry_max_age_hours: the agent is told, the admin reads an error, the next item goes', async () => {
         const t = setup();
         const queue = t.instance();
