@@ -206,8 +206,8 @@ export class DeliveryQueue {
             return;
         }
         if (options.sendNow && this.mutex.isIdle(contactUuid)) {
-            // Nothing of this contact runs here: the items are written while the claim is staked and
-            // the room read (a drain reads the outbox only once both writes are done).
+            // Nothing of this contact runs here: the items are written while the claim is staked and the
+            // room read; they are in persistence before anything is sent (see underClaim).
             const written = this.store.create(ctx.persis, contactUuid, roomId, drafts);
             await this.drain(ctx, contactUuid, { written, room: roomId });
             return;
