@@ -91,19 +91,24 @@ interface DrainOptions {
     room?: string;
     /** Started by `begin`: the claim being staked and the room being read. */
     start?: EarlyStart;
+    /** The sweep's drain: the catch-up looks further back (CATCH_UP_SLACK_MS). */
+    thorough?: boolean;
 }
 
 /** Finds a room's agent messages whose event never reached the bridge (see outbound/RoomCatchUp). */
 export interface RoomCatchUp {
     /** Starts reading the room's newest messages now, for a `missed` soon after (while the claim is staked). */
     prefetch(ctx: DeliveryContext, roomId: string): RoomPage;
-    missed(
-        ctx: DeliveryContext,
-        log: ForwardLog,
-        waitingMessageIds: Set<string>,
-        closedAt?: number,
-        prefetched?: RoomPage,
-    ): Promise<CaughtUp>;
+    missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, options?: CatchUpOptions): Promise<CaughtUp>;
+}
+
+export interface CatchUpOptions {
+    /** When the room closed: nothing after it is sent. */
+    closedAt?: number;
+    /** The room's newest messages, read ahead. */
+    prefetched?: RoomPage;
+    /** Look as far back as the sweep does, not only at the last moments. */
+    thorough?: boolean;
 }
 
 /** A room's newest messages, read ahead; `messages` is undefined when the read failed (it is read again). */
@@ -412,7 +417,7 @@ export class DeliveryQueue {
             }
         }
         const roomOrder = new Map<string, number>();
-        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state, roomOrder, prefetched);
+        const caughtUp = await this.catchUpRooms(ctx, contactUuid, state, roomOrder, { prefetched, thorough: options.thorough });
         const items = OutboxStore.inSendOrder(state.items.concat(caughtUp), roomOrder);
         await this.sendInOrder(ctx, contactUuid, items, state.logs, options, clock);
     }
@@ -423,7 +428,7 @@ export class DeliveryQueue {
         contactUuid: string,
         state: OutboxState,
         roomOrder: Map<string, number>,
-        prefetched?: RoomPage,
+        options: CatchUpOptions,
     ): Promise<OutboxItem[]> {
         if (!this.catchUp) {
             return [];
@@ -447,7 +452,7 @@ export class DeliveryQueue {
                 }
             }
             try {
-                const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, closedAt, prefetched);
+                const { drafts, order } = await this.catchUp.missed(ctx, log, waiting, { ...options, closedAt });
                 order.forEach((messageId, position) => {
                     roomOrder.set(messageId, position);
                 });

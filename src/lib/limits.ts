@@ -50,8 +50,18 @@ export const CLAIM_WAIT_MS = 5000;
 export const CATCH_UP_FIRST_PAGE = 10;
 export const CATCH_UP_PAGE = 50;
 export const CATCH_UP_PAGES = 10;
-/** Messages written at once on two instances may carry times this far out of order. */
+/**
+ * The sweep's catch-up (also the first one after the app starts) looks this far behind the last
+ * forwarded message: a message written on another instance may be stamped, or become readable,
+ * this far out of order.
+ */
 export const CATCH_UP_SLACK_MS = 10000;
+/**
+ * An agent message's own catch-up looks only this far behind: enough for replies written at the
+ * same moment on several instances to keep their order, and it stays one short read in a busy
+ * room. Anything older that no event brought is the sweep's (CATCH_UP_SLACK_MS).
+ */
+export const CATCH_UP_RECENT_SLACK_MS = 2000;
 /** A drain that finds another instance sending the contact's calls looks again this much later. */
 export const CLAIM_RETRY_MS = 1500;
 /** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */

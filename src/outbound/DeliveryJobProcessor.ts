@@ -82,7 +82,7 @@ export class OutboxSweepProcessor implements IProcessor {
             while (next < contacts.length && Date.now() - started < SWEEP_BUDGET_MS) {
                 const contactUuid = contacts[next++];
                 try {
-                    await queue.drain(ctx, contactUuid, { budgetMs: SWEEP_CONTACT_BUDGET_MS });
+                    await queue.drain(ctx, contactUuid, { budgetMs: SWEEP_CONTACT_BUDGET_MS, thorough: true });
                 } catch (error) {
                     logger.warn(`Outbox sweep: a contact's calls failed to send (${errorText(error)}); the next sweep retries`);
                 }

@@ -1,8 +1,8 @@
 import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
-import type { CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp, RoomPage } from '../domain/DeliveryQueue';
+import type { CatchUpOptions, CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp, RoomPage } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
-import { CATCH_UP_FIRST_PAGE, CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_SLACK_MS } from '../lib/limits';
+import { CATCH_UP_FIRST_PAGE, CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_RECENT_SLACK_MS, CATCH_UP_SLACK_MS } from '../lib/limits';
 import { agentFilesOf } from './agentFiles';
 import { roomMessageDrafts } from './agentDrafts';
 import type { AgentFileRef } from './agentMessageFilter';
@@ -36,20 +36,15 @@ export class AgentRoomCatchUp implements RoomCatchUp {
         return { roomId, limit, messages };
     }
 
-    async missed(
-        ctx: DeliveryContext,
-        log: ForwardLog,
-        waitingMessageIds: Set<string>,
-        closedAt?: number,
-        prefetched?: RoomPage,
-    ): Promise<CaughtUp> {
+    async missed(ctx: DeliveryContext, log: ForwardLog, waitingMessageIds: Set<string>, options: CatchUpOptions = {}): Promise<CaughtUp> {
+        const { closedAt, prefetched, thorough } = options;
         if (this.appUserId === undefined) {
             const appUser = await ctx.read.getUserReader().getAppUser();
             this.appUserId = appUser ? appUser.id : '';
         }
         const appUserId = this.appUserId;
         // Two messages written at once on two instances may be stamped a little out of order.
-        const floor = Math.max(log.since, log.mark - CATCH_UP_SLACK_MS);
+        const floor = Math.max(log.since, log.mark - (thorough ? CATCH_UP_SLACK_MS : CATCH_UP_RECENT_SLACK_MS));
         const listed: IMessageRaw[] = [];
         // Usually one or two messages are new: a short first look, longer pages only when it was all new.
         const early = prefetched && prefetched.roomId === log.roomId ? prefetched : undefined;
@@ -61,7 +56,9 @@ export class AgentRoomCatchUp implements RoomCatchUp {
                 break;
             }
         }
-        this.remember(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
+        if (!thorough) {
+            this.remember(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
+        }
         // Oldest first, as the room shows them (two messages of the same millisecond keep the room's order).
         const inRoomOrder = listed.reverse();
         const missed = inRoomOrder

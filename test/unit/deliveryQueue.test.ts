@@ -358,8 +358,8 @@ describe('DeliveryQueue', () => {
             const prefetchedRooms: Array<string | undefined> = [];
             const catchUp: RoomCatchUp = {
                 prefetch: (_ctx, roomId) => ({ roomId, limit: 10, messages: Promise.resolve([]) }),
-                missed: async (_ctx, _log, waiting, _closedAt, prefetched) => {
-                    prefetchedRooms.push(prefetched?.roomId);
+                missed: async (_ctx, _log, waiting, options) => {
+                    prefetchedRooms.push(options?.prefetched?.roomId);
                     seen.push(new Set(waiting));
                     // Two messages of the same millisecond: the room's order decides.
                     return waiting.has('late')
