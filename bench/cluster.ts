@@ -40,6 +40,7 @@ export interface ClusterFigures {
         p50_ratio: number;
         p99_ratio: number;
         missing: number;
+        never_arrived: number;
         slow_calls_hung: number;
     };
     setup: Array<{ instances: number; conversations: number; ms: number; retryJobsRun: number; pids: number[] }>;
@@ -132,6 +133,7 @@ export async function runCluster(zip: string, cfg: ClusterConfig, log: (line: st
                 p50_ratio: ratio(withSlow.p50, without.p50),
                 p99_ratio: ratio(withSlow.p99, without.p99),
                 missing: slowRuns.reduce((a, x) => a + x.missing, 0),
+                never_arrived: slowRuns.reduce((a, x) => a + x.neverArrived, 0),
                 slow_calls_hung: slowRuns.reduce((a, x) => a + x.slowCallsHung, 0),
             },
             setup,

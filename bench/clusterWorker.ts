@@ -61,6 +61,8 @@ export interface SlowContactRun {
     delaySamples?: number[];
     /** Other contacts' messages that never reached the simulator within the wait. */
     missing: number;
+    /** Of the missing ones, those RapidPro still had not got once every pending drain job ran (lost, not late). */
+    neverArrived: number;
     /** The slow contact's POSTs that hung (each answered 503 after the hang: no effect at RapidPro). */
     slowCallsHung: number;
     /** The others' window (first send to last arrival) and how long the slow contact's calls hung within it (ms). */
@@ -482,16 +484,18 @@ class ClusterSubject {
             delay: summarize(delays),
             delaySamples: delays,
             missing,
+            neverArrived: missing,
             slowCallsHung: this.hung.length,
             windowMs: lastArrival - t0,
             hungWithinWindowMs,
             drainJobsRun: this.cluster.jobHistory.slice(jobsBefore).filter((run) => run.name.startsWith('rapidpro-outbox-drain')).length,
         };
         this.slowUuid = undefined;
+        await this.quiet();
+        result.neverArrived = [...sentAt.keys()].filter((text) => !this.arrivals.has(text)).length;
         for (const text of sentAt.keys()) {
             this.arrivals.delete(text);
         }
-        await this.quiet();
         return result;
     }
 

@@ -649,7 +649,7 @@ function printTable(
     lines.push(
         `slow contact (${s.instances} inst, ${s.without.n}+${s.with.n} deliveries): others' delay p50/p99 ` +
             `${fmt(s.without.p50, 0)}/${fmt(s.without.p99, 0)} ms without, ${fmt(s.with.p50, 0)}/${fmt(s.with.p99, 0)} ms with ` +
-            `(x${fmt(s.p50_ratio)} / x${fmt(s.p99_ratio)}); slow calls hung ${s.slow_calls_hung}; others missing ${s.missing}`,
+            `(x${fmt(s.p50_ratio)} / x${fmt(s.p99_ratio)}); slow calls hung ${s.slow_calls_hung}; others late (past the hang + 15 s) ${s.missing}, never delivered ${s.never_arrived}`,
     );
     lines.push(
         `memory VmHWM MB: app deno ${mb(memApp.denoVmHWMkB)}, app host ${mb(memApp.hostVmHWMkB)}; floor ` +
