@@ -104,3 +104,6 @@ export const SCOPE_RESUME_SPREAD_MS = 500;
 
 /** Why a call waits when RapidPro answered 429: its budget, not an outage (the recovery probe leaves it alone). */
 export const THROTTLED_REASON = 'RapidPro is rate limiting this workspace';
+
+/** What one instance remembers to save a read (a room's contact, a contact's room, a room's busyness): entries kept. */
+export const REMEMBERED_PER_INSTANCE = 10000;

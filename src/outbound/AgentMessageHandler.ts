@@ -4,18 +4,17 @@ import type { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 import type { BridgeServices } from '../BridgeServices';
 import { type Conversation, ConversationStore } from '../domain/ConversationStore';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
+import { REMEMBERED_PER_INSTANCE } from '../lib/limits';
 import { correctionPrefix } from '../lib/notices';
+import { RecentMap } from '../lib/recentMap';
 import { agentMessageDrafts, roomMessageDrafts } from './agentDrafts';
 import { agentFilesOf } from './agentFiles';
 import { filesOf, whyNotForwarded } from './agentMessageFilter';
 
-/** How many rooms' contacts one instance remembers. */
-const REMEMBERED_ROOMS = 10000;
-
 /** IPostMessageSent and IPostMessageUpdated: what an agent writes in a bridge room goes to the contact. */
 export class AgentMessageHandler {
-    /** Each bridge room's contact, as last seen here (most recent last). */
-    private readonly contactOfRoom = new Map<string, string>();
+    /** Each bridge room's contact, as last seen here. */
+    private readonly contactOfRoom = new RecentMap<string, string>(REMEMBERED_PER_INSTANCE);
 
     constructor(private readonly services: BridgeServices) {}
 
@@ -40,7 +39,7 @@ export class AgentMessageHandler {
                 if (!found || (message.id && found.log && hasSentAnyPart(found.log, message.id))) {
                     return; // not ours, or the catch-up already sent it
                 }
-                this.remember(roomId, found.conversation.contactUuid);
+                this.contactOfRoom.set(roomId, found.conversation.contactUuid);
                 const files = await agentFilesOf(filesOf(message), read);
                 const createdAt = message.createdAt ? new Date(message.createdAt).getTime() : Date.now();
                 const drafts = message.id
@@ -58,14 +57,6 @@ export class AgentMessageHandler {
                 await early?.abandon(); // nothing when the drain went ahead
             }
         });
-    }
-
-    private remember(roomId: string, contactUuid: string): void {
-        this.contactOfRoom.delete(roomId);
-        this.contactOfRoom.set(roomId, contactUuid);
-        if (this.contactOfRoom.size > REMEMBERED_ROOMS) {
-            this.contactOfRoom.delete(this.contactOfRoom.keys().next().value as string);
-        }
     }
 
     /** An edited agent message is sent again, marked as a correction (the `send_corrections` setting). */

@@ -2,7 +2,15 @@ import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 
 import type { CatchUpOptions, CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp, RoomPage } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
-import { CATCH_UP_FIRST_PAGE, CATCH_UP_PAGE, CATCH_UP_PAGES, CATCH_UP_RECENT_SLACK_MS, CATCH_UP_SLACK_MS } from '../lib/limits';
+import {
+    CATCH_UP_FIRST_PAGE,
+    CATCH_UP_PAGE,
+    CATCH_UP_PAGES,
+    CATCH_UP_RECENT_SLACK_MS,
+    CATCH_UP_SLACK_MS,
+    REMEMBERED_PER_INSTANCE,
+} from '../lib/limits';
+import { RecentMap } from '../lib/recentMap';
 import { agentFilesOf } from './agentFiles';
 import { roomMessageDrafts } from './agentDrafts';
 import type { AgentFileRef } from './agentMessageFilter';
@@ -27,7 +35,7 @@ export class AgentRoomCatchUp implements RoomCatchUp {
     /** The app's own user never changes while the app runs: read once. */
     private appUserId?: string;
     /** How many messages the last look at each room had to read to reach its floor (busy rooms need more). */
-    private readonly reachOf = new Map<string, number>();
+    private readonly reachOf = new RecentMap<string, number>(REMEMBERED_PER_INSTANCE);
 
     /** Starts reading the room's newest messages at once: the first page of a `missed` that follows. */
     prefetch(ctx: DeliveryContext, roomId: string): RoomPage {
@@ -57,7 +65,7 @@ export class AgentRoomCatchUp implements RoomCatchUp {
             }
         }
         if (!thorough) {
-            this.remember(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
+            this.reachOf.set(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
         }
         // Oldest first, as the room shows them (two messages of the same millisecond keep the room's order).
         const inRoomOrder = listed.reverse();
@@ -95,15 +103,4 @@ export class AgentRoomCatchUp implements RoomCatchUp {
     private firstPageOf(roomId: string): number {
         return Math.min(CATCH_UP_PAGE * 2, Math.max(CATCH_UP_FIRST_PAGE, (this.reachOf.get(roomId) || 0) + CATCH_UP_FIRST_PAGE));
     }
-
-    private remember(roomId: string, above: number): void {
-        this.reachOf.delete(roomId);
-        this.reachOf.set(roomId, above);
-        if (this.reachOf.size > REMEMBERED_ROOMS) {
-            this.reachOf.delete(this.reachOf.keys().next().value as string);
-        }
-    }
 }
-
-/** Rooms whose busyness one instance remembers. */
-const REMEMBERED_ROOMS = 10000;

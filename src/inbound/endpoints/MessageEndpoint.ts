@@ -7,24 +7,22 @@ import { BridgeEndpoint, type EndpointContext, headerOf } from '../BridgeEndpoin
 import { postContactWords } from '../contactWords';
 import { findOpenConversation, type KnownContact } from '../openConversation';
 import { ContactClaims } from '../../domain/ContactClaims';
-import { CLAIM_WAIT_MS, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
+import { CLAIM_WAIT_MS, REMEMBERED_PER_INSTANCE, WEBHOOK_CALL_BUDGET_MS } from '../../lib/limits';
 import { errorText } from '../../lib/log';
 import { urnScheme } from '../../lib/reach';
+import { RecentMap } from '../../lib/recentMap';
 import { parseContactMessageRequest } from '../payloads/message';
 import type { ContactMessageRequest } from '../payloads/types';
 import { errorResponse, okResponse } from '../responses';
 import { notPostedResponse } from '../serverRefusals';
-
-/** How many contacts' rooms one instance remembers (a few hundred KB at most). */
-const REMEMBERED_ROOMS = 10000;
 
 /**
  * `POST message` (and the mediator alias `sendMessageToAgent`, whose text is the flow result
  * `clientmessage`): the contact's text and attachments, posted into their open room as the visitor.
  */
 export class MessageEndpoint extends BridgeEndpoint {
-    /** Each contact's room as last seen here (most recent last), to read it while the claim is taken. */
-    private readonly lastRoomOf = new Map<string, string>();
+    /** Each contact's room as last seen here, to read it while the claim is taken. */
+    private readonly lastRoomOf = new RecentMap<string, string>(REMEMBERED_PER_INSTANCE);
 
     constructor(
         app: IApp,
@@ -79,14 +77,6 @@ export class MessageEndpoint extends BridgeEndpoint {
         return { id: roomId, read };
     }
 
-    private rememberRoom(contactUuid: string, roomId: string): void {
-        this.lastRoomOf.delete(contactUuid);
-        this.lastRoomOf.set(contactUuid, roomId);
-        if (this.lastRoomOf.size > REMEMBERED_ROOMS) {
-            this.lastRoomOf.delete(this.lastRoomOf.keys().next().value as string);
-        }
-    }
-
     private async postWords(
         ctx: EndpointContext,
         message: ContactMessageRequest,
@@ -102,7 +92,7 @@ export class MessageEndpoint extends BridgeEndpoint {
                 return errorResponse('no_chat', 'The contact has no open chat; hand them over first.');
             }
             const result = await postContactWords(ctx, open, open.room.visitor, message, started + WEBHOOK_CALL_BUDGET_MS);
-            this.rememberRoom(contactUuid, result.room.id);
+            this.lastRoomOf.set(contactUuid, result.room.id);
             if (result.kind === 'duplicate') {
                 return okResponse({ status: 'duplicate', room_id: result.room.id, message_id: result.roomMessageId });
             }
