@@ -57,11 +57,12 @@ export const CATCH_UP_PAGES = 10;
  */
 export const CATCH_UP_SLACK_MS = 10000;
 /**
- * An agent message's own catch-up looks only this far behind: enough for replies written at the
- * same moment on several instances to keep their order, and it stays one short read in a busy
- * room. Anything older that no event brought is the sweep's (CATCH_UP_SLACK_MS).
+ * An agent message's own catch-up looks only this far behind (enough for replies written at the
+ * same moment on several instances to keep their order, and one short read in a busy room), except
+ * once every CATCH_UP_FAR_LOOK_EVERY_MS per room, when it looks CATCH_UP_SLACK_MS behind.
  */
 export const CATCH_UP_RECENT_SLACK_MS = 2000;
+export const CATCH_UP_FAR_LOOK_EVERY_MS = 4000;
 /** A drain that finds another instance sending the contact's calls looks again this much later. */
 export const CLAIM_RETRY_MS = 1500;
 /** A transfer to a queue and the agent's unassignment arrive together: one "waiting" notice for both. */

@@ -3,6 +3,7 @@ import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 import type { CatchUpOptions, CaughtUp, DeliveryContext, OutboundDraft, RoomCatchUp, RoomPage } from '../domain/DeliveryQueue';
 import { type ForwardLog, hasSentAnyPart } from '../domain/ForwardLog';
 import {
+    CATCH_UP_FAR_LOOK_EVERY_MS,
     CATCH_UP_FIRST_PAGE,
     CATCH_UP_PAGE,
     CATCH_UP_PAGES,
@@ -36,6 +37,10 @@ export class AgentRoomCatchUp implements RoomCatchUp {
     private appUserId?: string;
     /** How many messages the last look at each room had to read to reach its floor (busy rooms need more). */
     private readonly reachOf = new RecentMap<string, number>(REMEMBERED_PER_INSTANCE);
+    /** When this instance last looked far back (CATCH_UP_SLACK_MS) in each room. */
+    private readonly farLookAt = new RecentMap<string, number>(REMEMBERED_PER_INSTANCE);
+
+    constructor(private readonly now: () => number = Date.now) {}
 
     /** Starts reading the room's newest messages at once: the first page of a `missed` that follows. */
     prefetch(ctx: DeliveryContext, roomId: string): RoomPage {
@@ -51,8 +56,15 @@ export class AgentRoomCatchUp implements RoomCatchUp {
             this.appUserId = appUser ? appUser.id : '';
         }
         const appUserId = this.appUserId;
-        // Two messages written at once on two instances may be stamped a little out of order.
-        const floor = Math.max(log.since, log.mark - (thorough ? CATCH_UP_SLACK_MS : CATCH_UP_RECENT_SLACK_MS));
+        // Two messages written at once on two instances may be stamped a little out of order: the
+        // sweep, and each room at least every few seconds while replies flow, looks far back; the
+        // looks in between only at the last moments, so a busy room stays one short read.
+        const now = this.now();
+        const far = thorough || now - (this.farLookAt.get(log.roomId) ?? Number.NEGATIVE_INFINITY) >= CATCH_UP_FAR_LOOK_EVERY_MS;
+        if (far) {
+            this.farLookAt.set(log.roomId, now);
+        }
+        const floor = Math.max(log.since, log.mark - (far ? CATCH_UP_SLACK_MS : CATCH_UP_RECENT_SLACK_MS));
         const listed: IMessageRaw[] = [];
         // Usually one or two messages are new: a short first look, longer pages only when it was all new.
         const early = prefetched && prefetched.roomId === log.roomId ? prefetched : undefined;
@@ -64,7 +76,7 @@ export class AgentRoomCatchUp implements RoomCatchUp {
                 break;
             }
         }
-        if (!thorough) {
+        if (!far) {
             this.reachOf.set(log.roomId, listed.filter((message) => createdAtOf(message) > floor).length);
         }
         // Oldest first, as the room shows them (two messages of the same millisecond keep the room's order).

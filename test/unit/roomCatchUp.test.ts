@@ -1,6 +1,6 @@
 /**
- * The catch-up on a room read by hand: what an agent message's own look finds, what only the
- * sweep's longer look finds, and how many messages each reads.
+ * The catch-up on a room read by hand: how far back each look goes (an agent message's, now and
+ * then a far one; the sweep's), what it finds, and how many messages it reads.
  */
 import type { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
@@ -8,6 +8,7 @@ import type { IMessageRaw } from '@rocket.chat/apps-engine/definition/messages';
 import type { DeliveryContext } from '../../src/domain/DeliveryQueue';
 import { newForwardLog, partKey, withSentPart } from '../../src/domain/ForwardLog';
 import { AgentRoomCatchUp } from '../../src/outbound/RoomCatchUp';
+import { CATCH_UP_FAR_LOOK_EVERY_MS } from '../../src/lib/limits';
 import { testConfig } from './support/fakes';
 
 const ROOM = 'room-1';
@@ -56,15 +57,24 @@ describe('AgentRoomCatchUp', () => {
         NOW,
     );
 
-    it("an agent message's own look covers the last moments: the newer reply, not one stamped 5 s before the last sent", async () => {
-        const room = roomOf(messages);
-        const found = await new AgentRoomCatchUp().missed(room.ctx, log, new Set());
-        expect(found.drafts.map((draft) => draft.source?.messageId)).toEqual(['new']);
+    it('looks far back in a room first, then only at the last moments for a few seconds, then far back again', async () => {
+        let clock = NOW + 1000;
+        const catchUp = new AgentRoomCatchUp(() => clock);
+        const found = async () =>
+            (await catchUp.missed(roomOf(messages).ctx, log, new Set())).drafts.map((draft) => draft.source?.messageId);
+        // The first look: 10 s behind the last sent reply, so "late" (no event brought it) is found.
+        expect(await found()).toEqual(['late', 'new']);
+        // Looks in the next seconds (every agent message) go 2 s back: one short read in a busy room.
+        clock += 1000;
+        expect(await found()).toEqual(['new']);
+        clock += CATCH_UP_FAR_LOOK_EVERY_MS;
+        expect(await found()).toEqual(['late', 'new']);
     });
 
-    it("the sweep looks further back and finds the reply no event brought, in the room's order, never the contact's", async () => {
-        const room = roomOf(messages);
-        const found = await new AgentRoomCatchUp().missed(room.ctx, log, new Set(), { thorough: true });
+    it("the sweep always looks far back, in the room's order, never at the contact's own messages", async () => {
+        const catchUp = new AgentRoomCatchUp(() => NOW + 1000);
+        await catchUp.missed(roomOf(messages).ctx, log, new Set()); // a far look just now
+        const found = await catchUp.missed(roomOf(messages).ctx, log, new Set(), { thorough: true });
         expect(found.drafts.map((draft) => draft.source?.messageId)).toEqual(['late', 'new']);
     });
 
@@ -72,7 +82,8 @@ describe('AgentRoomCatchUp', () => {
         // 40 messages in the last 2 s (a busy room): the first look of 10 is not enough, the next one is.
         const busy = Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, at: NOW - 1950 + i * 50 }));
         const busyLog = { ...log, sent: busy.map((m) => partKey(m.id, 0)), mark: NOW };
-        const catchUp = new AgentRoomCatchUp();
+        const catchUp = new AgentRoomCatchUp(() => NOW);
+        await catchUp.missed(roomOf(busy).ctx, busyLog, new Set()); // the room's first look goes far back
         const first = roomOf(busy);
         await catchUp.missed(first.ctx, busyLog, new Set());
         expect(first.reads.length).toBeGreaterThan(1);
