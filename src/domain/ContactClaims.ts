@@ -79,10 +79,15 @@ export class ContactClaims {
         return claim;
     }
 
-    /** Whether no other live claim of the same purpose is stored for the contact. */
-    async isOnlyLive(claim: ContactClaim): Promise<boolean> {
-        const records = await this.reader.readByAssociation(Keys.handoffClaims(claim.contactUuid));
-        return isOnlyLiveClaim(claim, records, this.now());
+    /**
+     * Reads the key the claim is stored beside: whether no other live claim of its purpose is there,
+     * and what the read found (for `inbound`, the conversation and seen ids too). 0.1.0 stored its
+     * handoff claims under the claims key only: while an upgrade rolls over a cluster, such a claim
+     * goes unseen here (README, "Upgrade").
+     */
+    async check(claim: ContactClaim): Promise<{ onlyLive: boolean; records: object[] }> {
+        const records = await this.reader.readByAssociation(keyBesideClaims(claim.contactUuid, claim.purpose || 'inbound'));
+        return { onlyLive: isOnlyLiveClaim(claim, records, this.now()), records };
     }
 
     async release(claim: ContactClaim): Promise<void> {
@@ -92,24 +97,14 @@ export class ContactClaims {
     /**
      * Stakes a claim and waits until it is the only live one: between tries the claim is withdrawn
      * and a random pause (growing) lets the other contender finish. Answers undefined when
-     * `deadline` passes first.
+     * `deadline` passes first; otherwise the claim with what its confirming read found (see `check`),
+     * so the caller needs no other read.
      */
-    async acquire(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<ContactClaim | undefined> {
-        const held = await this.acquireReading(contactUuid, purpose, deadline);
-        return held ? held.claim : undefined;
-    }
-
-    /**
-     * `acquire`, checking the claims with one read of the key they are stored beside: the caller
-     * gets what that read found (for `inbound`, the conversation and seen ids) and needs no other.
-     * 0.1.0 stored handoff claims under the claims key only: while an upgrade rolls over the
-     * cluster, such a claim (60 s at most) goes unseen here.
-     */
-    async acquireReading(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<HeldClaim | undefined> {
+    async acquire(contactUuid: string, purpose: ClaimPurpose, deadline: number): Promise<HeldClaim | undefined> {
         for (let attempt = 1; ; attempt++) {
             const claim = await this.stake(contactUuid, purpose);
-            const records = await this.reader.readByAssociation(keyBesideClaims(contactUuid, purpose));
-            if (isOnlyLiveClaim(claim, records, this.now())) {
+            const { onlyLive, records } = await this.check(claim);
+            if (onlyLive) {
                 return { claim, records };
             }
             await this.release(claim);

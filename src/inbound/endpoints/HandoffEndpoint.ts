@@ -59,8 +59,8 @@ export class HandoffEndpoint extends BridgeEndpoint {
         // Inside this instance the contact's lock already serializes handoffs; across instances a
         // claim does (ContactClaims): whoever waited then finds the room the other one opened.
         const claims = new ContactClaims(read.getPersistenceReader(), persis);
-        const claim = await claims.acquire(request.contact.uuid, 'inbound', started + CLAIM_WAIT_MS);
-        if (!claim) {
+        const held = await claims.acquire(request.contact.uuid, 'inbound', started + CLAIM_WAIT_MS);
+        if (!held) {
             ctx.services.logger.warn('Handoff stepped back: another instance kept handing the same contact over (409)');
             return errorResponse(
                 'handoff_in_progress',
@@ -68,15 +68,15 @@ export class HandoffEndpoint extends BridgeEndpoint {
             );
         }
         try {
-            // Read again: a handoff on another instance may have finished since the first look.
-            const opened = await findOpenConversation(read, persis, request.contact.uuid);
+            // The claim's read is the second look: a handoff on another instance may have finished since the first.
+            const opened = await findOpenConversation(read, persis, request.contact.uuid, { records: held.records });
             if (opened) {
                 return this.alreadyOpen(ctx, request, opened, started);
             }
             return await this.openRoom(ctx, request, department, started);
         } finally {
             try {
-                await claims.release(claim);
+                await claims.release(held.claim);
             } catch (error) {
                 // A leftover claim expires on its own; the handoff's answer stands.
                 ctx.services.logger.warn(`Handoff claim not released: ${errorText(error)}`);

@@ -50,7 +50,7 @@ export class MessageEndpoint extends BridgeEndpoint {
             // RapidPro may deliver one webhook to two instances at once: the claim makes the second
             // wait for the first, then find the message id among those already posted (`duplicate`).
             const claims = new ContactClaims(ctx.read.getPersistenceReader(), ctx.persis);
-            const held = await claims.acquireReading(contactUuid, 'inbound', started + CLAIM_WAIT_MS);
+            const held = await claims.acquire(contactUuid, 'inbound', started + CLAIM_WAIT_MS);
             if (!held) {
                 return errorResponse(
                     'contact_busy',
